@@ -1,0 +1,58 @@
+# Rapport — the README's two commands are `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+export RAPPORT_DATA_DIR ?= $(CURDIR)/var
+PG_URL ?= postgres://postgres@127.0.0.1:5432/rapport
+
+.PHONY: run install dev-install system-deps lint test test-sqlite test-postgres test-browser bench clean
+
+## Install Rapport, create the demo workspace and serve it (web + worker) at http://127.0.0.1:8000
+run: install
+	$(BIN)/rapport migrate --noinput
+	$(BIN)/rapport demo
+	@$(BIN)/rapport worker & WORKER=$$!; trap 'kill $$WORKER 2>/dev/null' EXIT INT TERM; \
+	  $(BIN)/rapport serve --no-migrate --host 127.0.0.1 --port 8000
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+dev-install: $(VENV)/.dev-installed
+
+## Debian packages the tests need (Chromium for the browser tests) and a running PostgreSQL
+system-deps:
+	bash scripts/system-deps.sh
+
+lint: dev-install
+	$(BIN)/ruff check rapport bench
+	$(BIN)/ruff format --check rapport bench
+	$(BIN)/mypy rapport
+	RAPPORT_DATA_DIR=$(CURDIR)/var/test $(BIN)/rapport makemigrations --check --dry-run > /dev/null
+
+## Everything: lint, the suite on SQLite, the suite on PostgreSQL, the browser tests
+test: dev-install system-deps lint test-sqlite test-postgres test-browser
+
+test-sqlite: dev-install
+	$(BIN)/pytest -m "not browser"
+
+test-postgres: dev-install
+	DATABASE_URL=$(PG_URL) $(BIN)/pytest -m "not browser"
+
+test-browser: dev-install
+	$(BIN)/pytest -m browser
+
+bench: install
+	@echo "Benchmarks arrive with the issues that set performance targets (see bench/README.md)."
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .ruff_cache

@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class AccountsConfig(AppConfig):
+    name = "rapport.accounts"
+    label = "accounts"
+    verbose_name = "Workspaces and users"
+
+    def ready(self) -> None:
+        from rapport.accounts import tasks  # noqa: F401

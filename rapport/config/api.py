@@ -1,0 +1,104 @@
+"""The one NinjaAPI: mounted at /api/v1/, OpenAPI at /api/openapi.json, docs at /api/docs.
+
+Every error leaves in one shape: {"error": {"code", "message", "fields"}}.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+
+from rapport.accounts.api import router as accounts_router
+from rapport.accounts.auth import API_AUTH
+from rapport.core.api import router as core_router
+from rapport.core.errors import ApplicationError
+
+log = logging.getLogger(__name__)
+
+api = NinjaAPI(
+    title="Rapport API",
+    version="1",
+    description=(
+        "The Rapport CRM API. Authenticate with `Authorization: Bearer <token>` "
+        "(create a token with POST /api/v1/auth/token or on the settings page). "
+        'Errors: `{"error": {"code", "message", "fields"}}`.'
+    ),
+    auth=API_AUTH,
+    urls_namespace="api",
+    openapi_url="/openapi.json",
+    docs_url="/docs",
+)
+
+_CODES = {
+    400: "bad_request",
+    401: "not_authenticated",
+    403: "permission_denied",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    412: "stale_version",
+    422: "validation_error",
+    428: "precondition_required",
+    429: "too_many_requests",
+}
+
+
+def error_response(
+    request: HttpRequest, status: int, code: str, message: str, fields: dict[str, str] | None = None
+) -> HttpResponse:
+    return api.create_response(
+        request, {"error": {"code": code, "message": message, "fields": fields or {}}}, status=status
+    )
+
+
+@api.exception_handler(ApplicationError)
+def on_application_error(request: HttpRequest, exc: ApplicationError) -> HttpResponse:
+    return error_response(request, exc.status, exc.code, exc.message, exc.fields)
+
+
+def _field_name(loc: list[object]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "cookie", "form")]
+    # ninja nests the body under the parameter name ("payload"); drop it when it is the only wrapper.
+    if len(parts) > 1 and parts[0] in {"payload", "body", "data", "filters"}:
+        parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+@api.exception_handler(NinjaValidationError)
+def on_validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+    fields: dict[str, str] = {}
+    for err in exc.errors:
+        fields.setdefault(_field_name(list(err.get("loc", []))), str(err.get("msg", "Invalid value.")))
+    summary = "; ".join(f"{k}: {v}" for k, v in fields.items())
+    return error_response(request, 422, "validation_error", f"Invalid input — {summary}", fields)
+
+
+@api.exception_handler(AuthenticationError)
+def on_authentication_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return error_response(
+        request, 401, "not_authenticated", "Authentication is required: send a valid bearer token or a session cookie."
+    )
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    return error_response(request, exc.status_code, _CODES.get(exc.status_code, "error"), str(exc))
+
+
+@api.exception_handler(Http404)
+def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return error_response(request, 404, "not_found", "No such record.")
+
+
+@api.exception_handler(DjangoPermissionDenied)
+def on_permission_denied(request: HttpRequest, exc: DjangoPermissionDenied) -> HttpResponse:
+    return error_response(request, 403, "permission_denied", str(exc) or "Your role does not allow this.")
+
+
+api.add_router("/v1/", accounts_router)
+api.add_router("/v1/", core_router)

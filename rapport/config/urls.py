@@ -1,0 +1,13 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from rapport.config.api import api
+from rapport.core.views import healthz
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("api/", api.urls),
+    path("admin/", admin.site.urls),
+    path("", include("rapport.accounts.urls")),
+    path("", include("rapport.web.urls")),
+]

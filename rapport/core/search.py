@@ -1,0 +1,43 @@
+"""Global search: apps register providers; the command palette and the search page ask them all.
+
+A provider takes the actor and the query and returns at most `limit` hits the actor may see. The
+contacts issue adds the full-text index (SQLite FTS5 / PostgreSQL) behind this same selector.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from rapport.core.principal import Principal
+
+MAX_QUERY_LENGTH = 200
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    kind: str
+    label: str
+    detail: str
+    url: str
+
+
+Provider = Callable[[Principal, str, int], list[SearchHit]]
+_providers: list[Provider] = []
+
+
+def register_provider(provider: Provider) -> Provider:
+    if provider not in _providers:
+        _providers.append(provider)
+    return provider
+
+
+def search(*, actor: Principal, q: str, limit: int = 20) -> list[SearchHit]:
+    """Hits for `q` from every provider, in provider order, at most `limit` from each."""
+    q = " ".join(q.split())[:MAX_QUERY_LENGTH]
+    if not q:
+        return []
+    hits: list[SearchHit] = []
+    for provider in _providers:
+        hits.extend(provider(actor, q, limit))
+    return hits

@@ -1,0 +1,48 @@
+"""Background tasks of the core: event dispatch and the worker heartbeat."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.utils import timezone
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task, db_task
+
+from rapport.core.events import deliver, subscriptions_for
+from rapport.core.models import Event, IdempotencyRecord, WorkerHeartbeat
+
+HEARTBEAT_NAME = "worker"
+
+
+@db_task()
+def dispatch_event(event_id: int) -> None:
+    """Fan a committed event out to one delivery task per subscribed consumer."""
+    verb = Event.objects.filter(pk=event_id).values_list("verb", flat=True).first()
+    if verb is None:
+        return
+    for sub in subscriptions_for(verb):
+        deliver_event(event_id, sub.name)
+
+
+@db_task(retries=5, retry_delay=30)
+def deliver_event(event_id: int, consumer_name: str) -> None:
+    deliver(event_id, consumer_name)
+
+
+def beat() -> None:
+    WorkerHeartbeat.objects.update_or_create(name=HEARTBEAT_NAME, defaults={"last_seen": timezone.now()})
+
+
+@db_periodic_task(crontab(minute="*"))
+def heartbeat() -> None:
+    """Record that a worker is alive; /healthz reports it stale after a few missed minutes."""
+    beat()
+
+
+@db_periodic_task(crontab(minute="17"))
+def purge_idempotency_records() -> None:
+    """Forget Idempotency-Key answers older than the replay window."""
+    from django.conf import settings
+
+    cutoff = timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
+    IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()

@@ -1,0 +1,25 @@
+"""The shell's own pages: home and the search page behind the command palette."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from rapport.accounts.decorators import principal_required
+from rapport.core.search import search as run_search
+
+
+@login_required
+@principal_required
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "web/home.html")
+
+
+@login_required
+@principal_required
+def search(request: HttpRequest) -> HttpResponse:
+    q = request.GET.get("q", "")
+    hits = run_search(actor=request.principal, q=q)  # type: ignore[attr-defined]
+    template = "web/_search_results.html" if request.htmx else "web/search.html"  # type: ignore[attr-defined]
+    return render(request, template, {"q": q, "hits": hits})
