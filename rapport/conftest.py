@@ -19,12 +19,12 @@ from rapport.testing.smtp import SmtpSink
 
 @pytest.fixture
 def org(db: None) -> Organization:
-    return OrganizationFactory(name="Acme")
+    return OrganizationFactory.create(name="Acme")
 
 
 @pytest.fixture
 def other_org(db: None) -> Organization:
-    return OrganizationFactory(name="Globex")
+    return OrganizationFactory.create(name="Globex")
 
 
 @pytest.fixture

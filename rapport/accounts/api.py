@@ -6,8 +6,9 @@ also through the `idempotent` wrapper whose module does not know the schemas.)
 
 from axes.exceptions import AxesBackendPermissionDenied
 from django.contrib.auth import authenticate
+from django.contrib.auth.signals import user_logged_in
 from django.http import HttpRequest, HttpResponse
-from ninja import Router
+from ninja import Router, Status
 
 from rapport.accounts import selectors, services, twofactor
 from rapport.accounts.models import ApiToken, Organization, User
@@ -66,7 +67,7 @@ def _login(request: HttpRequest, email: str, password: str) -> User:
 
 
 @router.post("/auth/token", auth=None, response={201: TokenCreatedOut, **ERRORS}, summary="Log in for a token")
-def login_for_token(request: HttpRequest, payload: LoginTokenIn) -> tuple[int, ApiToken]:
+def login_for_token(request: HttpRequest, payload: LoginTokenIn) -> Status[ApiToken]:
     """Exchange email + password (+ the 2FA code, for users with 2FA) for a personal API token."""
     user = _login(request, payload.email, payload.password)
     if twofactor.has_2fa(user):
@@ -102,7 +103,9 @@ def login_for_token(request: HttpRequest, payload: LoginTokenIn) -> tuple[int, A
         actor=actor, name=payload.name, scope=payload.scope, expires_at=payload.expires_at
     )
     token.token = secret  # type: ignore[attr-defined]
-    return 201, token
+    # A login like the web one: axes resets the failure count, Django records last_login.
+    user_logged_in.send(sender=type(user), request=request, user=user)
+    return Status(201, token)
 
 
 @router.get("/tokens", response={200: PageOut[TokenOut], **ERRORS}, summary="List my API tokens")
@@ -111,7 +114,7 @@ def list_tokens(request: HttpRequest, cursor: str | None = None, limit: int = DE
 
 
 @router.post("/tokens", response={201: TokenCreatedOut, **ERRORS}, summary="Create an API token")
-@idempotent(TokenCreatedOut)
+@idempotent(TokenCreatedOut, secret_fields=("token",))
 def create_token(request: HttpRequest, payload: TokenIn) -> ApiToken:
     token, secret = services.token_create(
         actor=_actor(request), name=payload.name, scope=payload.scope, expires_at=payload.expires_at
@@ -243,7 +246,7 @@ def update_team(request: HttpRequest, response: HttpResponse, team_id: int, payl
 
 
 @router.delete("/teams/{team_id}", response={204: None, **ERRORS}, summary="Delete a team")
-def delete_team(request: HttpRequest, team_id: int) -> tuple[int, None]:
+def delete_team(request: HttpRequest, team_id: int) -> Status[None]:
     actor = _actor(request)
     services.team_delete(actor=actor, team=selectors.team_get(actor=actor, team_id=team_id, mode=Mode.WRITE))
-    return 204, None
+    return Status(204, None)

@@ -7,4 +7,4 @@ class AccountsConfig(AppConfig):
     verbose_name = "Workspaces and users"
 
     def ready(self) -> None:
-        from rapport.accounts import tasks  # noqa: F401
+        from rapport.accounts import search, tasks  # noqa: F401  (registers tasks and search providers)

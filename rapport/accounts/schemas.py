@@ -9,6 +9,7 @@ from ninja import Field, Schema
 from pydantic import field_validator
 
 from rapport.accounts.roles import Role
+from rapport.core.schemas import Id, UtcDatetime
 
 ApiTokenScope = Literal["read", "write"]
 
@@ -81,12 +82,12 @@ class InvitationOut(Schema):
 
 class TeamIn(Schema):
     name: str = Field(..., min_length=1, max_length=100)
-    member_ids: list[int] = Field(default_factory=list, max_length=1000)
+    member_ids: list[Id] = Field(default_factory=list, max_length=1000)
 
 
 class TeamPatch(Schema):
     name: str | None = Field(None, min_length=1, max_length=100)
-    member_ids: list[int] | None = Field(None, max_length=1000)
+    member_ids: list[Id] | None = Field(None, max_length=1000)
 
 
 class TeamMemberOut(Schema):
@@ -118,7 +119,7 @@ class TeamOut(Schema):
 class TokenIn(Schema):
     name: str = Field(..., min_length=1, max_length=100)
     scope: ApiTokenScope = "read"
-    expires_at: datetime | None = None
+    expires_at: UtcDatetime | None = None
 
 
 class TokenOut(Schema):
@@ -143,7 +144,7 @@ class LoginTokenIn(Schema):
     workspace: str | None = Field(None, max_length=80, description="Workspace slug; needed with several.")
     name: str = Field("API token", min_length=1, max_length=100)
     scope: ApiTokenScope = "read"
-    expires_at: datetime | None = None
+    expires_at: UtcDatetime | None = None
 
     @field_validator("email")
     @classmethod

@@ -18,6 +18,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
 
+from rapport.accounts import twofactor
 from rapport.accounts.models import ApiToken, Invitation, Membership, Organization, Team, User
 from rapport.accounts.roles import Entity, Mode, Perm, Role
 from rapport.core.access import require, require_entity
@@ -220,7 +221,11 @@ def invitation_create(*, actor: Principal, email: str, role: str) -> Invitation:
 def invitation_issue_link(*, invitation_id: int) -> tuple[Invitation, str] | None:
     """Give an open invitation a fresh link secret (only its hash is kept); None if no longer open."""
     invitation = (
-        Invitation.objects.select_for_update().select_related("org", "created_by").filter(pk=invitation_id).first()
+        # Lock only the invitation: PostgreSQL refuses FOR UPDATE on the outer join to a null created_by.
+        Invitation.objects.select_for_update(of=("self",))
+        .select_related("org", "created_by")
+        .filter(pk=invitation_id)
+        .first()
     )
     if invitation is None or not invitation.is_open:
         return None
@@ -374,6 +379,11 @@ def token_create(
         raise ValidationFailed("invalid_scope", "Scope must be 'read' or 'write'.", field="scope")
     if scope == ApiToken.Scope.WRITE and actor.scope != "write":
         raise PermissionDenied("scope_escalation", "A read-only token cannot create a read-write token.")
+    if actor.org.require_2fa and not twofactor.has_2fa(actor.user):
+        raise PermissionDenied(
+            "2fa_enrolment_required",
+            "This workspace requires two-factor authentication: set it up before creating API tokens.",
+        )
     if expires_at is not None and expires_at <= timezone.now():
         raise ValidationFailed("in_the_past", "The expiry must be in the future.", field="expires_at")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)

@@ -6,19 +6,53 @@ Every error leaves in one shape: {"error": {"code", "message", "fields"}}.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.datastructures import MultiValueDict
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.parser import Parser
 
 from rapport.accounts.api import router as accounts_router
 from rapport.accounts.auth import API_AUTH
 from rapport.core.api import router as core_router
-from rapport.core.errors import ApplicationError
+from rapport.core.errors import ApplicationError, ValidationFailed
 
 log = logging.getLogger(__name__)
+
+
+def _has_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    return False
+
+
+class TextParser(Parser):
+    """JSON bodies and query strings, refusing NUL characters: no text column can store one
+    (PostgreSQL rejects them), so they are bad input (400 in a body, 422 in the query)."""
+
+    def parse_body(self, request: HttpRequest) -> dict[str, Any]:
+        data = super().parse_body(request)
+        if _has_nul(data):
+            raise ValueError("the body contains a NUL character")
+        return data
+
+    def parse_querydict(
+        self, data: MultiValueDict[str, Any], list_fields: list[str], request: HttpRequest
+    ) -> dict[str, Any]:
+        result = super().parse_querydict(data, list_fields, request)
+        for key, value in result.items():
+            if _has_nul(key) or _has_nul(value):
+                raise ValidationFailed("invalid_characters", "Text may not contain NUL characters.", field=str(key))
+        return result
+
 
 api = NinjaAPI(
     title="Rapport API",
@@ -32,6 +66,7 @@ api = NinjaAPI(
     urls_namespace="api",
     openapi_url="/openapi.json",
     docs_url="/docs",
+    parser=TextParser(),
 )
 
 _CODES = {

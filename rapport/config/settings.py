@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "axes",
     "huey.contrib.djhuey",
     "django_htmx",
+    "ninja",
     "csp",
     "rapport.core",
     "rapport.accounts",
@@ -72,6 +73,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "rapport.core.middleware.RequestIdMiddleware",
+    "rapport.core.middleware.ApiErrorShapeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",

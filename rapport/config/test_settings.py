@@ -6,3 +6,7 @@ os.environ["RAPPORT_TESTING"] = "1"
 os.environ.setdefault("RAPPORT_DATA_DIR", "./var/test")
 
 from rapport.config.settings import *  # noqa: F403
+
+# Argon2 is deliberately slow; the suite creates thousands of users. Production keeps Argon2 first
+# (asserted by rapport/accounts/tests/test_password_hashing.py).
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PASSWORD_HASHERS]  # noqa: F405

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.db import IntegrityError, models, transaction
 from django.http import HttpRequest, HttpResponse
-from ninja import Schema
+from ninja import Schema, Status
 from ninja.responses import NinjaJSONEncoder
 
 from rapport.core.errors import Conflict, PreconditionRequired, StaleVersion, ValidationFailed
@@ -55,12 +55,15 @@ def _fingerprint(request: HttpRequest) -> str:
     return digest.hexdigest()
 
 
-def idempotent(out: type[Schema], status: int = 201) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def idempotent(
+    out: type[Schema], status: int = 201, *, secret_fields: tuple[str, ...] = ()
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Make a POST endpoint replay its first answer when a client repeats an Idempotency-Key.
 
     The record of the answer is written in the same transaction as the create, so a key is
     remembered exactly when its write committed. The same key with a different request is refused
-    (422); the same key while the first request is still running answers 409.
+    (422); the same key while the first request is still running answers 409. `secret_fields` are
+    answered once and never stored: a replay shows them as null.
     """
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -68,7 +71,7 @@ def idempotent(out: type[Schema], status: int = 201) -> Callable[[Callable[..., 
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
             key = request.headers.get("Idempotency-Key")
             if key is None:
-                return status, view(request, *args, **kwargs)
+                return Status(status, view(request, *args, **kwargs))
             if not _KEY.match(key):
                 raise ValidationFailed(
                     "invalid_idempotency_key",
@@ -95,13 +98,14 @@ def idempotent(out: type[Schema], status: int = 201) -> Callable[[Callable[..., 
                     result = view(request, *args, **kwargs)
                     data = out.model_validate(result, from_attributes=True).model_dump()
                     body = json.dumps(data, cls=NinjaJSONEncoder).encode()
+                    stored = {**data, **dict.fromkeys(secret_fields)}
                     IdempotencyRecord.objects.create(
                         org_id=actor.org_id,
                         user_id=actor.user_id,
                         key=key,
                         request_fingerprint=fingerprint,
                         status_code=status,
-                        response_body=body,
+                        response_body=json.dumps(stored, cls=NinjaJSONEncoder).encode(),
                     )
             except IntegrityError:
                 if not IdempotencyRecord.objects.filter(org_id=actor.org_id, user_id=actor.user_id, key=key).exists():

@@ -56,9 +56,12 @@ def _decode(cursor: str, fields: list[models.Field[Any, Any]]) -> list[Any]:
     if not isinstance(values, list) or len(values) != len(fields):
         raise _bad_cursor()
     try:
-        return [field.to_python(value) for field, value in zip(fields, values, strict=True)]
+        decoded = [field.to_python(value) for field, value in zip(fields, values, strict=True)]
     except (DjangoValidationError, TypeError, ValueError):
         raise _bad_cursor() from None
+    if any(value is None for value in decoded):  # ordering fields are never null: no row sits there
+        raise _bad_cursor()
+    return decoded
 
 
 def paginate(

@@ -2,10 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
 from ninja import Field, Schema
+from pydantic import AfterValidator, AwareDatetime
+
+# The largest primary key a database row can have; larger numbers are refused before any query.
+MAX_ID = 2**63 - 1
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
+def _to_utc(value: datetime) -> datetime:
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("The date is out of range.") from None
+
+
+# A moment with its time zone, as UTC: a time without a zone is ambiguous and refused (422).
+UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
 
 
 class EventOut(Schema):
@@ -27,7 +43,7 @@ class EventOut(Schema):
 class EventFilter(Schema):
     verb: str | None = Field(None, max_length=80, description="Exact verb, or a prefix ending in '.*'.")
     subject_type: str | None = Field(None, max_length=60)
-    subject_id: int | None = None
-    actor_id: int | None = None
-    since: datetime | None = None
-    until: datetime | None = None
+    subject_id: Id | None = None
+    actor_id: Id | None = None
+    since: UtcDatetime | None = None
+    until: UtcDatetime | None = None

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.db import close_old_connections
 from django.utils import timezone
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task, db_task
+from huey.contrib.djhuey import db_periodic_task, db_task, on_startup
 
 from rapport.core.events import deliver, subscriptions_for
 from rapport.core.models import Event, IdempotencyRecord, WorkerHeartbeat
@@ -31,6 +32,16 @@ def deliver_event(event_id: int, consumer_name: str) -> None:
 
 def beat() -> None:
     WorkerHeartbeat.objects.update_or_create(name=HEARTBEAT_NAME, defaults={"last_seen": timezone.now()})
+
+
+@on_startup()
+def heartbeat_on_start() -> None:
+    """A worker reports itself as soon as it starts, not only at the next minute."""
+    close_old_connections()
+    try:
+        beat()
+    finally:
+        close_old_connections()
 
 
 @db_periodic_task(crontab(minute="*"))

@@ -56,6 +56,6 @@ class TeamFactory(factory.django.DjangoModelFactory):
 
 def make_principal(org: Organization, role: Role | str = Role.ADMIN, *, email: str | None = None) -> Principal:
     """A member of `org` with `role`, as the Principal services take."""
-    user = UserFactory(email=email) if email else UserFactory()
-    membership = MembershipFactory(org=org, user=user, role=Role(role).value)
+    user = UserFactory.create(email=email) if email else UserFactory.create()
+    membership = MembershipFactory.create(org=org, user=user, role=Role(role).value)
     return Principal.for_membership(membership)

@@ -19,7 +19,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required
 @principal_required
 def search(request: HttpRequest) -> HttpResponse:
-    q = request.GET.get("q", "")
+    q = request.GET.get("q", "").strip()
     hits = run_search(actor=request.principal, q=q)  # type: ignore[attr-defined]
     template = "web/_search_results.html" if request.htmx else "web/search.html"  # type: ignore[attr-defined]
     return render(request, template, {"q": q, "hits": hits})

@@ -153,7 +153,8 @@ def invitation_accept_view(request: HttpRequest, secret: str) -> HttpResponse:
     except ApplicationError as exc:
         return render(request, "accounts/invitation_invalid.html", {"message": exc.message}, status=404)
     existing = User.objects.filter(email=invitation.email).exists()
-    form = InvitationAcceptForm(request.POST or None)
+    # Bound on every POST, so a service error can be put on it even when the fields were not used.
+    form = InvitationAcceptForm(request.POST if request.method == "POST" else None)
     context = {"invitation": invitation, "form": form, "existing": existing}
     if request.method != "POST":
         return render(request, "accounts/invitation_accept.html", context)

@@ -23,7 +23,7 @@ from rapport.accounts.forms import (
 )
 from rapport.accounts.roles import Perm
 from rapport.core import selectors as core_selectors
-from rapport.core.errors import ApplicationError
+from rapport.core.errors import ApplicationError, NotFound
 from rapport.core.pagination import paginate
 from rapport.core.principal import Principal
 
@@ -34,6 +34,11 @@ def _actor(request: HttpRequest) -> Principal:
 
 def _service_error(request: HttpRequest, exc: ApplicationError) -> None:
     messages.error(request, exc.message)
+
+
+def _not_found(request: HttpRequest) -> HttpResponse:
+    """Missing and other workspaces' records answer alike: the not-found page, status 404."""
+    return render(request, "web/not_found.html", status=404)
 
 
 @login_required
@@ -105,6 +110,8 @@ def member_update_view(request: HttpRequest, member_id: int) -> HttpResponse:
                 expected_version=form.cleaned_data["version"],
             )
             messages.success(request, f"{membership.user.display_name} is now {form.cleaned_data['role']}.")
+    except NotFound:
+        return _not_found(request)
     except ApplicationError as exc:
         _service_error(request, exc)
     return redirect("accounts:members")
@@ -126,6 +133,8 @@ def invitation_revoke_view(request: HttpRequest, invitation_id: int) -> HttpResp
         invitation = selectors.invitation_get(actor=actor, invitation_id=invitation_id)
         services.invitation_revoke(actor=actor, invitation=invitation)
         messages.success(request, f"The invitation of {invitation.email} was revoked.")
+    except NotFound:
+        return _not_found(request)
     except ApplicationError as exc:
         _service_error(request, exc)
     return redirect("accounts:members")
@@ -177,7 +186,7 @@ def team_edit_view(request: HttpRequest, team_id: int) -> HttpResponse:
     try:
         team = selectors.team_get(actor=actor, team_id=team_id)
     except ApplicationError:
-        return render(request, "web/not_found.html", status=404)
+        return _not_found(request)
     initial = {"name": team.name, "members": [m.pk for m in team.members.all()], "version": team.version}
     form = TeamForm(request.POST or None, initial=initial, member_choices=_member_choices(actor))
     status = 200
@@ -257,6 +266,8 @@ def token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
     try:
         token = services.token_revoke(actor=actor, token=selectors.token_get(actor=actor, token_id=token_id))
         messages.success(request, f"Token {token.name} was revoked.")
+    except NotFound:
+        return _not_found(request)
     except ApplicationError as exc:
         _service_error(request, exc)
     return redirect("accounts:tokens")
@@ -269,7 +280,9 @@ def token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
 @perm_required(Perm.MANAGE_SETTINGS)
 def security_view(request: HttpRequest) -> HttpResponse:
     actor = _actor(request)
-    form = SecurityForm(request.POST or None, initial={"require_2fa": actor.org.require_2fa})
+    # Bound on every POST: an unticked box alone sends an empty body (CSRF may travel in a header).
+    data = request.POST if request.method == "POST" else None
+    form = SecurityForm(data, initial={"require_2fa": actor.org.require_2fa})
     if request.method == "POST" and form.is_valid():
         org = services.workspace_update_security(actor=actor, require_2fa=form.cleaned_data["require_2fa"])
         state = "now required" if org.require_2fa else "optional"

@@ -62,6 +62,7 @@ class Command(BaseCommand):
                 "accesslog": "-",
                 "errorlog": "-",
                 "timeout": 60,
+                "control_socket_disable": True,
                 "graceful_timeout": 20,
                 "forwarded_allow_ips": os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
             }
