@@ -122,6 +122,14 @@ def on_authentication_error(request: HttpRequest, exc: AuthenticationError) -> H
 
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if exc.status_code == 403 and "CSRF" in str(exc):
+        # django-ninja's cookie auth refuses a session write without a valid CSRF token.
+        return error_response(
+            request,
+            403,
+            "csrf_failed",
+            "CSRF check failed: send the csrftoken cookie's value in an X-CSRFToken header.",
+        )
     return error_response(request, exc.status_code, _CODES.get(exc.status_code, "error"), str(exc))
 
 

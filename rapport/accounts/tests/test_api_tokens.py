@@ -9,7 +9,6 @@ from typing import Any
 
 from django.test import Client
 from django.utils import timezone
-from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from rapport.accounts import services
@@ -19,8 +18,8 @@ from rapport.conftest import ApiClient
 from rapport.core.models import Event, IdempotencyRecord
 from rapport.core.principal import Principal
 from rapport.testing.factories import PASSWORD, MembershipFactory, TeamFactory
-
-TOTP_KEY = "3132333435363738393031323334353637383930"
+from rapport.testing.totp import KNOWN_KEY, code
+from rapport.testing.totp import enrol as enrol_totp
 
 
 def login(client: Client, email: str, password: str = PASSWORD, **extra: Any) -> Any:
@@ -28,16 +27,12 @@ def login(client: Client, email: str, password: str = PASSWORD, **extra: Any) ->
     return client.post("/api/v1/auth/token", data=json.dumps(body), content_type="application/json")
 
 
+def current_code() -> str:
+    return code(TOTPDevice(key=KNOWN_KEY))
+
+
 def error(resp: Any) -> dict[str, Any]:
     return resp.json()["error"]
-
-
-def enrol_totp(user: Any) -> TOTPDevice:
-    return TOTPDevice.objects.create(user=user, name="phone", key=TOTP_KEY, confirmed=True)
-
-
-def current_code() -> str:
-    return f"{totp(bytes.fromhex(TOTP_KEY), step=30, t0=0, digits=6):06d}"
 
 
 def token_of(actor: Any, scope: str = "write", **kwargs: Any) -> tuple[ApiToken, str]:
@@ -144,7 +139,7 @@ def test_a_valid_code_works_once_and_is_refused_when_replayed(client, admin):
 
 
 def test_an_unconfirmed_device_does_not_demand_a_code(client, admin):
-    TOTPDevice.objects.create(user=admin.user, name="half set up", key=TOTP_KEY, confirmed=False)
+    TOTPDevice.objects.create(user=admin.user, name="half set up", key=KNOWN_KEY, confirmed=False)
     assert login(client, admin.user.email).status_code == 201
 
 

@@ -2,31 +2,16 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from django.test import Client
-from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from rapport.accounts.roles import Role
 from rapport.core.principal import Principal
 from rapport.testing.factories import PASSWORD
-
-KNOWN_KEY = "3132333435363738393031323334353637383930"  # RFC 6238's test key, hex
-
-
-def _code(device: TOTPDevice, *, at: float | None = None) -> str:
-    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
-    totp.time = time.time() if at is None else at
-    return f"{totp.token():0{device.digits}d}"
-
-
-def _wrong_code(device: TOTPDevice) -> str:
-    """A code that no time step around now accepts (the device tolerates one step either way)."""
-    now = time.time()
-    valid = {_code(device, at=now + delta * device.step) for delta in range(-3, 4)}
-    return next(c for c in ("000000", "111111", "222222", "333333") if c not in valid)
+from rapport.testing.totp import KNOWN_KEY
+from rapport.testing.totp import code as _code
+from rapport.testing.totp import wrong_code as _wrong_code
 
 
 def _logged_in_user_id(client: Client) -> int | None:

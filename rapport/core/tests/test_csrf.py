@@ -48,6 +48,7 @@ def _assert_csrf_refused(resp: Any) -> None:
     assert resp.status_code == 403, resp.content[:200]
     err = resp.json()["error"]
     assert set(err) == {"code", "message", "fields"}
+    assert err["code"] == "csrf_failed"
     assert "csrf" in err["message"].lower()
 
 

@@ -11,7 +11,6 @@ from urllib.parse import urlencode
 import pytest
 from django.db import transaction
 from django.utils import timezone
-from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from rapport.accounts import services, twofactor
@@ -22,6 +21,7 @@ from rapport.core.events import record_event, subscribe, unsubscribe
 from rapport.core.models import Event
 from rapport.core.principal import Principal
 from rapport.testing.factories import PASSWORD, MembershipFactory, TeamFactory, UserFactory
+from rapport.testing.totp import code as _code
 
 
 class Boom(Exception):
@@ -41,10 +41,6 @@ def _db_state() -> dict[str, Any]:
         "devices": list(TOTPDevice.objects.order_by("pk").values()),
         "events": list(Event.objects.order_by("pk").values()),
     }
-
-
-def _code(device: TOTPDevice) -> str:
-    return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):0{device.digits}d}"
 
 
 # Each case: prepare(admin) → (the write, the verbs it must record).

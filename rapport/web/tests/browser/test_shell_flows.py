@@ -214,3 +214,13 @@ def test_the_console_listener_reports_csp_violations(page: Page) -> None:
 
     assert console_of(page).csp_violations(), console_of(page).errors
     assert page.evaluate("window.x") is None  # and the inline script did not run
+
+
+def test_the_interactive_api_docs_render_from_our_own_static_files(page: Page, live_server: Any) -> None:
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto(f"{live_server.url}/api/docs")
+    expect(page.get_by_text("/api/v1/auth/token").first).to_be_visible()
+    assert page.locator(".opblock").count() >= 10
+    console_of(page).assert_clean()
+    assert requested and all(url.startswith(live_server.url) for url in requested), requested
