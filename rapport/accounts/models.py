@@ -58,6 +58,8 @@ class Organization(models.Model):
     name = models.CharField(max_length=150)
     slug = models.SlugField(max_length=80, unique=True)
     require_2fa = models.BooleanField(default=False)
+    # Phone numbers typed without a +country code are read as numbers of this region (ISO 3166).
+    default_region = models.CharField(max_length=2, default="US")
     created_at = models.DateTimeField(auto_now_add=True)
     version = models.PositiveIntegerField(default=1)
 

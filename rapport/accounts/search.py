@@ -23,7 +23,7 @@ PAGES = [
 ]
 
 
-@register_provider
+@register_provider()
 def pages(actor: Principal, q: str, limit: int) -> list[SearchHit]:
     needle = q.casefold()
     hits = [
@@ -34,7 +34,7 @@ def pages(actor: Principal, q: str, limit: int) -> list[SearchHit]:
     return hits[:limit]
 
 
-@register_provider
+@register_provider()
 def members(actor: Principal, q: str, limit: int) -> list[SearchHit]:
     if not actor.has_perm(Perm.MANAGE_SETTINGS):
         return []

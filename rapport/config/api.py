@@ -18,6 +18,7 @@ from ninja.parser import Parser
 
 from rapport.accounts.api import router as accounts_router
 from rapport.accounts.auth import API_AUTH
+from rapport.contacts.api import router as contacts_router
 from rapport.core.api import router as core_router
 from rapport.core.errors import ApplicationError, ValidationFailed
 
@@ -145,3 +146,4 @@ def on_permission_denied(request: HttpRequest, exc: DjangoPermissionDenied) -> H
 
 api.add_router("/v1/", accounts_router)
 api.add_router("/v1/", core_router)
+api.add_router("/v1/", contacts_router)

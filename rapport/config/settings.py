@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "csp",
     "rapport.core",
     "rapport.accounts",
+    "rapport.contacts",
     "rapport.web",
 ]
 
@@ -258,3 +259,5 @@ LOGGING = {
 # How long a worker heartbeat stays fresh before /healthz calls the worker down.
 WORKER_HEARTBEAT_STALE_SECONDS = 180
 IDEMPOTENCY_KEY_TTL_HOURS = 24
+# Size of the demo data (`rapport demo`) relative to the full demo (10,000 contacts).
+DEMO_SCALE = float(os.environ.get("RAPPORT_DEMO_SCALE", "1"))

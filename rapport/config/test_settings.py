@@ -10,3 +10,6 @@ from rapport.config.settings import *  # noqa: F403
 # Argon2 is deliberately slow; the suite creates thousands of users. Production keeps Argon2 first
 # (asserted by rapport/accounts/tests/test_password_hashing.py).
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PASSWORD_HASHERS]  # noqa: F405
+
+# `rapport demo` in tests makes 2% of the demo (200 contacts, 20 companies).
+DEMO_SCALE = 0.02

@@ -9,5 +9,6 @@ urlpatterns = [
     path("api/", api.urls),
     path("admin/", admin.site.urls),
     path("", include("rapport.accounts.urls")),
+    path("", include("rapport.contacts.urls")),
     path("", include("rapport.web.urls")),
 ]

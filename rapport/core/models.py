@@ -113,3 +113,37 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} @ {self.last_seen:%Y-%m-%d %H:%M:%S}"
+
+
+class SearchEntry(models.Model):
+    """One record in the global search index (rapport.core.fulltext), whatever its kind.
+
+    Write services keep it current through `fulltext.index_entry` / `fulltext.remove_entry`.
+    `owner_id` / `team_id` are copies of the record's own, so results are permission-filtered
+    without joining the record's table. The full-text structures live beside this table and are
+    created by migration 0003 only: on SQLite two FTS5 tables (words; trigrams of
+    `title_folded`) kept in sync by triggers (a later
+    migration that rebuilds this table on SQLite must recreate those triggers), on PostgreSQL a
+    generated `search_vector` tsvector column with a GIN index and a pg_trgm index on `title_folded`.
+    """
+
+    org = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=30)
+    object_id = models.BigIntegerField()
+    title = models.CharField(max_length=300)
+    # The title's words folded (lower case, no diacritics), space-separated: what typo-tolerant
+    # matching compares against, so "alvraez" can find "Álvarez" on both databases.
+    title_folded = models.CharField(max_length=300, blank=True, default="")
+    subtitle = models.CharField(max_length=300, blank=True, default="")
+    keywords = models.TextField(blank=True, default="")
+    owner_id = models.BigIntegerField(null=True, blank=True)
+    team_id = models.BigIntegerField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["org", "kind", "object_id"], name="searchentry_unique_object"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}#{self.object_id} {self.title}"

@@ -23,13 +23,19 @@ class SearchHit:
 
 
 Provider = Callable[[Principal, str, int], list[SearchHit]]
-_providers: list[Provider] = []
+_providers: list[tuple[int, Provider]] = []
 
 
-def register_provider(provider: Provider) -> Provider:
-    if provider not in _providers:
-        _providers.append(provider)
-    return provider
+def register_provider(priority: int = 50) -> Callable[[Provider], Provider]:
+    """Register a provider; lower priority answers first (records 10, settings pages 50)."""
+
+    def register(provider: Provider) -> Provider:
+        if all(existing is not provider for _, existing in _providers):
+            _providers.append((priority, provider))
+            _providers.sort(key=lambda item: item[0])
+        return provider
+
+    return register
 
 
 def search(*, actor: Principal, q: str, limit: int = 20) -> list[SearchHit]:
@@ -38,6 +44,6 @@ def search(*, actor: Principal, q: str, limit: int = 20) -> list[SearchHit]:
     if not q:
         return []
     hits: list[SearchHit] = []
-    for provider in _providers:
+    for _priority, provider in _providers:
         hits.extend(provider(actor, q, limit))
     return hits

@@ -90,11 +90,20 @@ def test_an_admin_of_a_gets_404_for_every_record_of_b_and_nothing_changes(api, a
     assert Event.objects.filter(org_id=admin.org_id).count() == a_events
 
 
+# Each app's tests keep their own list (e.g. rapport/contacts/tests/test_contacts_permissions.py).
+OTHER_APPS = ("/api/v1/contacts", "/api/v1/companies")
+
+
 def test_every_endpoint_that_takes_an_id_is_covered():
     from rapport.config.api import api
 
     paths = api.get_openapi_schema()["paths"]
-    documented = {(method, path) for path, ops in paths.items() if "{" in path for method in ops}
+    documented = {
+        (method, path)
+        for path, ops in paths.items()
+        if "{" in path and not path.startswith(OTHER_APPS)
+        for method in ops
+    }
     assert documented == {(method, template) for method, template, _ in ID_ENDPOINTS}
 
 

@@ -178,7 +178,7 @@ def fake_provider(monkeypatch):
         calls.append((actor, q))
         return [SearchHit(kind="thing", label=f"Found {q}", detail="a test hit", url="/found/")]
 
-    monkeypatch.setattr(search_module, "_providers", [provider])
+    monkeypatch.setattr(search_module, "_providers", [(50, provider)])
     return calls
 
 

@@ -27,4 +27,25 @@
       });
     }
   });
+  // Inline-edit sections (marked data-swap-errors) show their refusals — form errors (400, 422),
+  // "someone else changed this" (409, 412), "not allowed" (403) — instead of htmx dropping them.
+  // Those answers are fragments; a 404 is a whole page and is not swapped in.
+  var SWAPPED_ERRORS = [400, 403, 409, 412, 422];
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var status = event.detail.xhr.status;
+    var target = event.detail.target;
+    if (SWAPPED_ERRORS.indexOf(status) !== -1 && target && target.closest("[data-swap-errors]")) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+  // When a section's edit form is swapped in, put the cursor in its first field.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var target = event.detail.target;
+    // outerHTML swaps replace the target: look it up again by its id.
+    var section = target && target.id ? document.getElementById(target.id) : null;
+    if (!section || !section.hasAttribute("data-swap-errors")) { return; }
+    var field = section.querySelector("form input:not([type=hidden]), form select, form textarea");
+    if (field && !section.querySelector("[role=alert]")) { field.focus(); }
+  });
 }());

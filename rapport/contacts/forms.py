@@ -1,0 +1,329 @@
+"""Forms of the contacts pages. They check shape and build the services' input; services check meaning.
+
+Every form turns its cleaned data into the mapping `services.contact_*` / `company_*` take
+(`to_data`), and places a service's ValidationFailed.fields back on its own fields
+(`add_service_error`, with `FIELD_MAP` translating the services' names such as "emails.0.email").
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from rapport.accounts.forms import ServiceErrorsMixin
+from rapport.contacts import choices
+from rapport.contacts.models import Company, Contact
+from rapport.core.errors import ApplicationError
+
+MEMBER_CHOICES = list[tuple[int, str]]
+
+
+def _blank(options: Any, label: str = "—") -> list[tuple[str, str]]:
+    return [("", label), *[(str(k), str(v)) for k, v in options.choices]]
+
+
+def split_tags(text: str) -> list[str]:
+    return list(dict.fromkeys(t.strip() for t in text.split(",") if t.strip()))
+
+
+class RecordForm(ServiceErrorsMixin, forms.Form):
+    """Base: service field names → form field names, owner choices, the hidden version."""
+
+    FIELD_MAP: dict[str, str] = {
+        "emails": "email",
+        "emails.0": "email",
+        "emails.0.email": "email",
+        "phones": "phone",
+        "phones.0": "phone",
+        "phones.0.number": "phone",
+        "company_id": "company",
+        "parent_id": "parent",
+        "owner_id": "owner",
+    }
+
+    def __init__(self, *args: Any, member_choices: MEMBER_CHOICES | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if "owner" in self.fields:
+            self.fields["owner"].choices = [("", "Nobody"), *(member_choices or [])]  # type: ignore[attr-defined]
+
+    def add_service_error(self, exc: ApplicationError) -> None:
+        placed = False
+        for name, message in exc.fields.items():
+            target = self.FIELD_MAP.get(name, name)
+            if target in self.fields and target not in self.errors:
+                self.add_error(target, message)
+                placed = True
+        if not placed:
+            self.add_error(None, exc.message)
+
+    def to_data(self) -> dict[str, Any]:
+        """The services' input for the fields of this form (keys present only for the form's fields)."""
+        data: dict[str, Any] = {}
+        for name, value in self.cleaned_data.items():
+            if name in {"version", "email", "phone", "company", "parent", "owner", "tags"}:
+                continue
+            data[name] = value
+        if "owner" in self.cleaned_data:
+            owner = self.cleaned_data["owner"]
+            data["owner_id"] = int(owner) if owner else None
+        if "tags" in self.cleaned_data:
+            data["tags"] = split_tags(self.cleaned_data["tags"])
+        return data
+
+
+def _text(label: str | None = None, max_length: int = 200, **kwargs: Any) -> forms.CharField:
+    return forms.CharField(label=label, max_length=max_length, required=False, **kwargs)
+
+
+class VersionMixin(forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+
+# --- contacts ------------------------------------------------------------------------------
+
+
+class ContactCreateForm(RecordForm):
+    first_name = _text(max_length=100, widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    last_name = _text(max_length=100, widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    email = _text("Primary email", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "off"}))
+    phone = _text("Primary phone", max_length=40, widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}))
+    company = _text("Company", help_text="The exact name of an existing company.")
+    job_title = _text(max_length=150)
+    lifecycle_stage = forms.ChoiceField(choices=choices.LIFECYCLE_STAGES.choices, initial="lead")
+    owner = forms.ChoiceField(required=False)
+    country = _text("Country", max_length=60, help_text="ISO code or name, such as FR or France.")
+    tags = _text("Tags", max_length=1000, help_text="Separated by commas.")
+
+    def to_data(self) -> dict[str, Any]:
+        data = super().to_data()
+        email, phone = self.cleaned_data.get("email"), self.cleaned_data.get("phone")
+        data["emails"] = [{"email": email, "is_primary": True}] if email else []
+        data["phones"] = [{"number": phone, "is_primary": True}] if phone else []
+        return data
+
+
+class ContactDetailsForm(VersionMixin, RecordForm):
+    first_name = _text(max_length=100)
+    last_name = _text(max_length=100)
+    job_title = _text(max_length=150)
+    company = _text("Company", help_text="The exact name of an existing company; empty for none.")
+    profession = _text(max_length=150)
+    birth_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    gender = forms.ChoiceField(choices=choices.GENDERS.choices)
+    lifecycle_stage = forms.ChoiceField(choices=choices.LIFECYCLE_STAGES.choices)
+    lead_status = forms.ChoiceField(choices=_blank(choices.LEAD_STATUSES), required=False)
+    lead_source = forms.ChoiceField(choices=_blank(choices.LEAD_SOURCES), required=False)
+    owner = forms.ChoiceField(required=False)
+    language = _text("Language", max_length=20, help_text="ISO 639-1 code, such as en or fr.")
+    time_zone = _text("Time zone", max_length=64, help_text="Such as Europe/Paris.")
+
+    @staticmethod
+    def initial_for(contact: Contact) -> dict[str, Any]:
+        return {
+            "first_name": contact.first_name,
+            "last_name": contact.last_name,
+            "job_title": contact.job_title,
+            "company": contact.company.name if contact.company else "",
+            "profession": contact.profession,
+            "birth_date": contact.birth_date,
+            "gender": contact.gender,
+            "lifecycle_stage": contact.lifecycle_stage,
+            "lead_status": contact.lead_status,
+            "lead_source": contact.lead_source,
+            "owner": contact.owner_id or "",
+            "language": contact.language,
+            "time_zone": contact.time_zone,
+        }
+
+    def to_data(self) -> dict[str, Any]:
+        data = super().to_data()
+        if data.get("birth_date") is None:
+            data["birth_date"] = None
+        return data
+
+
+class ContactChannelsForm(VersionMixin, RecordForm):
+    email = _text("Primary email", max_length=254, widget=forms.EmailInput)
+    phone = _text("Primary phone", max_length=40, widget=forms.TextInput(attrs={"type": "tel"}))
+
+    @staticmethod
+    def initial_for(contact: Contact) -> dict[str, Any]:
+        return {"email": contact.email, "phone": contact.phone}
+
+    def data_for(self, contact: Contact) -> dict[str, Any]:
+        """Emails and phones with the primary ones replaced; the others are kept as they are."""
+        email, phone = self.cleaned_data["email"].strip(), self.cleaned_data["phone"].strip()
+        emails: list[dict[str, Any]] = [
+            {"email": e.email, "kind": e.kind, "is_primary": False} for e in contact.emails.all() if not e.is_primary
+        ]
+        primary_email = next((e for e in contact.emails.all() if e.is_primary), None)
+        if email:
+            emails.insert(
+                0, {"email": email, "kind": primary_email.kind if primary_email else "work", "is_primary": True}
+            )
+        phones: list[dict[str, Any]] = [
+            {"number": p.number, "kind": p.kind, "is_primary": False} for p in contact.phones.all() if not p.is_primary
+        ]
+        primary_phone = next((p for p in contact.phones.all() if p.is_primary), None)
+        if phone:
+            phones.insert(
+                0, {"number": phone, "kind": primary_phone.kind if primary_phone else "mobile", "is_primary": True}
+            )
+        return {"emails": emails, "phones": phones}
+
+
+class AddressForm(VersionMixin, RecordForm):
+    street = forms.CharField(max_length=200, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    city = _text(max_length=100)
+    region = _text(max_length=100)
+    postal_code = _text(max_length=20)
+    country = _text("Country", max_length=60, help_text="ISO code or name, such as FR or France.")
+
+    @staticmethod
+    def initial_for(record: Contact | Company) -> dict[str, Any]:
+        return {name: getattr(record, name) for name in ("street", "city", "region", "postal_code", "country")}
+
+
+class PreferencesForm(VersionMixin, RecordForm):
+    do_not_email = forms.BooleanField(required=False, label="Do not email")
+    do_not_call = forms.BooleanField(required=False, label="Do not call")
+    do_not_sms = forms.BooleanField(required=False, label="Do not text (SMS)")
+
+    @staticmethod
+    def initial_for(contact: Contact) -> dict[str, Any]:
+        return {
+            "do_not_email": contact.do_not_email,
+            "do_not_call": contact.do_not_call,
+            "do_not_sms": contact.do_not_sms,
+        }
+
+
+class TagsForm(VersionMixin, RecordForm):
+    tags = _text("Tags", max_length=1000, help_text="Separated by commas.")
+
+    @staticmethod
+    def initial_for(record: Contact | Company) -> dict[str, Any]:
+        return {"tags": ", ".join(t.name for t in record.tags.all())}
+
+
+class SocialForm(VersionMixin, RecordForm):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for key, label in choices.SOCIAL_NETWORKS.choices:
+            self.fields[f"social_{key}"] = forms.CharField(
+                label=str(label), max_length=300, required=False, widget=forms.URLInput
+            )
+
+    @staticmethod
+    def initial_for(contact: Contact) -> dict[str, Any]:
+        return {f"social_{k}": v for k, v in (contact.social_profiles or {}).items()}
+
+    def add_service_error(self, exc: ApplicationError) -> None:
+        if "social_profiles" in exc.fields:
+            self.add_error(None, exc.fields["social_profiles"])
+            return
+        super().add_service_error(exc)
+
+    def to_data(self) -> dict[str, Any]:
+        links = {
+            name.removeprefix("social_"): value.strip()
+            for name, value in self.cleaned_data.items()
+            if name.startswith("social_") and value.strip()
+        }
+        return {"social_profiles": links}
+
+
+class NotesForm(VersionMixin, RecordForm):
+    notes = forms.CharField(max_length=20000, required=False, widget=forms.Textarea(attrs={"rows": 6}))
+
+    @staticmethod
+    def initial_for(contact: Contact) -> dict[str, Any]:
+        return {"notes": contact.notes}
+
+
+# --- companies -----------------------------------------------------------------------------
+
+
+class CompanyCreateForm(RecordForm):
+    name = forms.CharField(max_length=200)
+    website = _text("Website", max_length=300, widget=forms.URLInput)
+    industry = forms.ChoiceField(choices=_blank(choices.INDUSTRIES), required=False)
+    size = forms.ChoiceField(choices=_blank(choices.COMPANY_SIZES), required=False, label="Size")
+    owner = forms.ChoiceField(required=False)
+    country = _text("Country", max_length=60, help_text="ISO code or name, such as FR or France.")
+    tags = _text("Tags", max_length=1000, help_text="Separated by commas.")
+
+
+class CompanyDetailsForm(VersionMixin, RecordForm):
+    name = forms.CharField(max_length=200)
+    website = _text("Website", max_length=300, widget=forms.URLInput)
+    domain = _text("Domain", max_length=253)
+    phone = _text("Phone", max_length=40, widget=forms.TextInput(attrs={"type": "tel"}))
+    industry = forms.ChoiceField(choices=_blank(choices.INDUSTRIES), required=False)
+    size = forms.ChoiceField(choices=_blank(choices.COMPANY_SIZES), required=False, label="Size")
+    annual_revenue = _text("Annual revenue", max_length=30)
+    revenue_currency = _text("Currency", max_length=3, help_text="ISO 4217, such as EUR.")
+    parent = _text("Parent company", help_text="The exact name of an existing company; empty for none.")
+    owner = forms.ChoiceField(required=False)
+
+    @staticmethod
+    def initial_for(company: Company) -> dict[str, Any]:
+        return {
+            "name": company.name,
+            "website": company.website,
+            "domain": company.domain,
+            "phone": company.phone,
+            "industry": company.industry,
+            "size": company.size,
+            "annual_revenue": "" if company.annual_revenue is None else company.annual_revenue,
+            "revenue_currency": company.revenue_currency,
+            "parent": company.parent.name if company.parent else "",
+            "owner": company.owner_id or "",
+        }
+
+    def to_data(self) -> dict[str, Any]:
+        data = super().to_data()
+        data["phone"] = self.cleaned_data.get("phone", "")
+        return data
+
+
+class DescriptionForm(VersionMixin, RecordForm):
+    description = forms.CharField(max_length=20000, required=False, widget=forms.Textarea(attrs={"rows": 6}))
+
+    @staticmethod
+    def initial_for(company: Company) -> dict[str, Any]:
+        return {"description": company.description}
+
+
+# --- list filter bars ----------------------------------------------------------------------
+
+
+class ContactFilterForm(forms.Form):
+    q = forms.CharField(
+        required=False, max_length=200, label="Search", widget=forms.TextInput(attrs={"type": "search"})
+    )
+    lifecycle_stage = forms.ChoiceField(required=False, label="Stage")
+    owner = forms.ChoiceField(required=False)
+    country = forms.CharField(required=False, max_length=60)
+    tag = forms.CharField(required=False, max_length=60)
+
+    def __init__(self, *args: Any, member_choices: MEMBER_CHOICES | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["lifecycle_stage"].choices = _blank(choices.LIFECYCLE_STAGES, "Any")  # type: ignore[attr-defined]
+        self.fields["owner"].choices = [("", "Anyone"), *(member_choices or [])]  # type: ignore[attr-defined]
+
+
+class CompanyFilterForm(forms.Form):
+    q = forms.CharField(
+        required=False, max_length=200, label="Search", widget=forms.TextInput(attrs={"type": "search"})
+    )
+    industry = forms.ChoiceField(required=False)
+    owner = forms.ChoiceField(required=False)
+    country = forms.CharField(required=False, max_length=60)
+    tag = forms.CharField(required=False, max_length=60)
+
+    def __init__(self, *args: Any, member_choices: MEMBER_CHOICES | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["industry"].choices = _blank(choices.INDUSTRIES, "Any")  # type: ignore[attr-defined]
+        self.fields["owner"].choices = [("", "Anyone"), *(member_choices or [])]  # type: ignore[attr-defined]

@@ -1,0 +1,76 @@
+"""What the contacts pages share: the actor, error pages, member choices, company look-up by name."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.dateparse import parse_datetime
+
+from rapport.accounts import selectors as account_selectors
+from rapport.accounts.roles import Entity
+from rapport.contacts.models import Company
+from rapport.core.access import scope
+from rapport.core.errors import ApplicationError, ValidationFailed
+from rapport.core.principal import Principal
+
+
+def actor_of(request: HttpRequest) -> Principal:
+    return request.principal  # type: ignore[attr-defined]
+
+
+def is_htmx(request: HttpRequest) -> bool:
+    return bool(getattr(request, "htmx", False))
+
+
+def not_found(request: HttpRequest) -> HttpResponse:
+    """Missing, trashed and other workspaces' records answer alike: the not-found page, 404."""
+    return render(request, "web/not_found.html", status=404)
+
+
+def forbidden(request: HttpRequest, what: str) -> HttpResponse:
+    """A write the actor's role does not allow on a record they may read: 403 with a message."""
+    template = "contacts/_forbidden.html" if is_htmx(request) else "contacts/forbidden.html"
+    return render(request, template, {"what": what}, status=403)
+
+
+def member_choices(actor: Principal) -> list[tuple[int, str]]:
+    """(user id, name) of the workspace's active members: the owner choices."""
+    return [
+        (m.user_id, m.user.display_name) for m in account_selectors.member_list(actor=actor, include_inactive=False)
+    ]
+
+
+def company_by_name(actor: Principal, name: str) -> tuple[int | None, str]:
+    """(id, "") of the visible, live company named `name` (case-insensitive); (None, "") for no name.
+
+    For an unknown name: (0, message). 0 is no company's id, so the service still validates the
+    whole record and reports its other errors too; the caller shows `message` on the field.
+    """
+    name = name.strip()
+    if not name:
+        return None, ""
+    company = scope(actor, Company.objects.alive(), Entity.COMPANY).filter(name__iexact=name).order_by("id").first()
+    if company is None:
+        return 0, f"No company is named “{name}”."
+    return company.pk, ""
+
+
+def add_errors(form: Any, exc: ApplicationError, lookups: dict[str, tuple[str, str]]) -> None:
+    """Put a service error on the form; a failed company look-up's own message wins over the service's."""
+    for service_field, (form_field, message) in lookups.items():
+        if message:
+            exc.fields.pop(service_field, None)
+            form.add_error(form_field, message)
+    form.add_service_error(exc)
+
+
+def parse_before(raw: str | None) -> datetime | None:
+    if not raw:
+        return None
+    parsed = parse_datetime(raw)
+    if parsed is None:
+        raise ValidationFailed("invalid_before", "The timeline position is not valid.", field="before")
+    return parsed
