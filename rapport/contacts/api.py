@@ -12,7 +12,8 @@ from ninja import Field, Query, Router, Schema, Status
 from pydantic import ValidationError
 
 from rapport.accounts.roles import Entity, Mode
-from rapport.contacts import selectors, services
+from rapport.contacts import bulk as bulk_actions
+from rapport.contacts import saved_views, selectors, services
 from rapport.contacts.models import Company, Contact
 from rapport.contacts.schemas import (
     BulkResult,
@@ -24,7 +25,7 @@ from rapport.contacts.schemas import (
     ContactPatch,
 )
 from rapport.core.access import scope
-from rapport.core.errors import ApplicationError
+from rapport.core.errors import ApplicationError, ValidationFailed
 from rapport.core.filtering import parse_conditions
 from rapport.core.http import idempotent, if_match, with_etag
 from rapport.core.pagination import DEFAULT_LIMIT, PageOut, paginate
@@ -136,6 +137,40 @@ def _match(actor: Principal, model: Any, entity: Entity, match_on: str, data: di
     if writable is None:
         raise ApplicationError("permission_denied", "A matching record exists that you may not change.", status=403)
     return writable
+
+
+class BulkActionIn(Schema):
+    filter: list[str] | None = Field(
+        None, max_length=50, description="Apply to every contact matching these conditions (as on the list)."
+    )
+    ids: list[int] | None = Field(None, max_length=bulk_actions.MAX_IDS, description="Or apply to these contacts.")
+    action: Literal["assign_owner", "add_tag", "remove_tag", "set_lifecycle_stage", "trash"]
+    value: int | str | None = Field(None, description="User id, tag name or lifecycle stage, as the action needs.")
+
+
+class BulkActionOut(Schema):
+    matched: int
+    changed: int
+    skipped: int
+    not_found: int
+
+
+@router.post(
+    "/contacts/bulk-actions",
+    response={200: BulkActionOut, **ERRORS},
+    summary="Apply one action to selected contacts or to a whole filtered list",
+)
+def bulk_action_contacts(request: HttpRequest, payload: BulkActionIn) -> Any:
+    if (payload.filter is None) == (payload.ids is None):
+        raise ValidationFailed("invalid", "Give either 'filter' or 'ids'.", field="filter")
+    result = bulk_actions.contact_bulk_update(
+        actor=_actor(request),
+        conditions=parse_conditions(payload.filter or []),
+        ids=payload.ids,
+        action=payload.action,
+        value=payload.value,
+    )
+    return result.__dict__
 
 
 @router.post("/contacts/bulk", response={200: BulkOut, **ERRORS}, summary="Create or update up to 1,000 contacts")
@@ -269,3 +304,67 @@ def search(request: HttpRequest, q: str = Query(..., max_length=200), limit: int
     from rapport.core.search import search as run_search
 
     return run_search(actor=_actor(request), q=q, limit=limit)
+
+
+# --- saved views ----------------------------------------------------------------------------
+
+
+class SavedViewIn(Schema):
+    name: str = Field(..., max_length=100)
+    entity: Literal["contact", "company"]
+    conditions: list[str] = Field(default_factory=list, max_length=50)
+    sort: str = Field("", max_length=60)
+    columns: list[str] = Field(default_factory=list, max_length=20)
+    team_id: int | None = None
+
+
+class SavedViewPatch(Schema):
+    name: str | None = Field(None, max_length=100)
+    conditions: list[str] | None = Field(None, max_length=50)
+    sort: str | None = Field(None, max_length=60)
+    columns: list[str] | None = Field(None, max_length=20)
+    team_id: int | None = None
+
+
+class SavedViewOut(Schema):
+    id: int
+    name: str
+    entity: str
+    conditions: list[str]
+    sort: str
+    columns: list[str]
+    team_id: int | None
+    owner_id: int
+
+
+@router.get(
+    "/views", response={200: list[SavedViewOut], **ERRORS}, summary="List my and my teams' saved views", tags=["views"]
+)
+def list_views(request: HttpRequest, entity: Literal["contact", "company"] | None = None) -> Any:
+    return list(saved_views.saved_view_list(actor=_actor(request), entity=entity))
+
+
+@router.post("/views", response={201: SavedViewOut, **ERRORS}, summary="Save a view", tags=["views"])
+def create_view(request: HttpRequest, payload: SavedViewIn) -> Any:
+    return Status(201, saved_views.saved_view_create(actor=_actor(request), data=payload.dict()))
+
+
+@router.get("/views/{view_id}", response={200: SavedViewOut, **ERRORS}, summary="Get a saved view", tags=["views"])
+def get_view(request: HttpRequest, view_id: int) -> Any:
+    return saved_views.saved_view_get(actor=_actor(request), view_id=view_id)
+
+
+@router.patch("/views/{view_id}", response={200: SavedViewOut, **ERRORS}, summary="Change a saved view", tags=["views"])
+def update_view(request: HttpRequest, view_id: int, payload: SavedViewPatch) -> Any:
+    actor = _actor(request)
+    view = saved_views.saved_view_get(actor=actor, view_id=view_id, write=True)
+    return saved_views.saved_view_update(actor=actor, view=view, data=payload.dict(exclude_unset=True))
+
+
+@router.delete("/views/{view_id}", response={204: None, **ERRORS}, summary="Delete a saved view", tags=["views"])
+def delete_view(request: HttpRequest, view_id: int) -> Status[None]:
+    actor = _actor(request)
+    saved_views.saved_view_delete(
+        actor=actor, view=saved_views.saved_view_get(actor=actor, view_id=view_id, write=True)
+    )
+    return Status(204, None)

@@ -163,3 +163,22 @@ class ContactPhone(OrgScopedModel):
 
     def __str__(self) -> str:
         return self.number
+
+
+class SavedView(OrgScopedModel):
+    """A named list setup (filters, sort, columns) of one user, optionally shared with one of their teams."""
+
+    owner = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=100)
+    entity = models.CharField(max_length=20, choices=[("contact", "Contacts"), ("company", "Companies")])
+    conditions = models.JSONField(default=list, blank=True)
+    sort = models.CharField(max_length=60, blank=True, default="")
+    columns = models.JSONField(default=list, blank=True)
+    team = models.ForeignKey("accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        indexes = [models.Index(fields=["org", "entity", "owner"], name="savedview_org_entity_owner")]
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name

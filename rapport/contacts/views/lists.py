@@ -7,14 +7,14 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
 from rapport.accounts.decorators import principal_required
 from rapport.accounts.roles import Entity, Mode
-from rapport.contacts import normalize, selectors, services
+from rapport.contacts import bulk, choices, normalize, saved_views, selectors, services
 from rapport.contacts.forms import CompanyCreateForm, CompanyFilterForm, ContactCreateForm, ContactFilterForm
 from rapport.contacts.models import Company, Contact
 from rapport.contacts.views.common import actor_of, add_errors, company_by_name, forbidden, member_choices, not_found
@@ -26,6 +26,8 @@ from rapport.core.principal import Principal
 
 PAGE_SIZE = 50
 UNDO_KEY = "contacts_undo"
+COLUMN_KEYS = {"Name": "full_name", "Email": "email", "Company": "company", "Stage": "lifecycle_stage"}
+COLUMN_KEYS |= {"Country": "country", "Owner": "owner", "Created": "created_at"}
 
 # (label, sort key or "" when the column does not sort)
 CONTACT_COLUMNS = [
@@ -53,7 +55,7 @@ def _columns(request: HttpRequest, spec: list[tuple[str, str]], current: str) ->
     query.pop("cursor", None)
     columns = []
     for label, key in spec:
-        column: dict[str, Any] = {"label": label, "url": "", "sort": ""}
+        column: dict[str, Any] = {"label": label, "url": "", "sort": "", "key": COLUMN_KEYS.get(label, "")}
         if key:
             ascending = current == key
             query["sort"] = f"-{key}" if ascending else key
@@ -104,10 +106,17 @@ def _list_page(
     default_sort: str,
 ) -> HttpResponse:
     actor = actor_of(request)
-    form = form_class(request.GET or None, member_choices=member_choices(actor))
+    members = member_choices(actor)
+    form = form_class(request.GET or None, member_choices=members)
     page = None
     error = None
     sort = request.GET.get("sort") or ""
+    views = list(saved_views.saved_view_list(actor=actor, entity="contact")) if entity is Entity.CONTACT else []
+    view = next((v for v in views if str(v.pk) == request.GET.get("view")), None)
+    shown = set(saved_views.COLUMNS["contact"])
+    if view is not None:
+        sort = sort or view.sort
+        shown = set(view.columns or shown) | {"full_name"}
     if form.is_bound and not form.is_valid():
         error = "Some filters are not valid: " + "; ".join(
             f"{form.fields[name].label or name}: {' '.join(errs)}" if name in form.fields else " ".join(errs)
@@ -118,6 +127,8 @@ def _list_page(
             data = form.cleaned_data if form.is_bound else {}
             conditions = _filter_conditions(data, text_fields, choice_field)
             conditions += parse_conditions(request.GET.getlist("filter")[:50])
+            if view is not None:
+                conditions += parse_conditions(view.conditions)
             qs, ordering = select(actor=actor, conditions=conditions, sort=sort or None)
             page = paginate(qs, cursor=request.GET.get("cursor") or None, limit=PAGE_SIZE, ordering=ordering)
         except ApplicationError as exc:
@@ -131,13 +142,26 @@ def _list_page(
             "form": form,
             "page": page,
             "error": error,
-            "columns": _columns(request, columns, sort or default_sort),
+            "columns": [
+                c
+                for c in _columns(request, columns, sort or default_sort)
+                if entity is not Entity.CONTACT or c["key"] in shown
+            ],
+            "shown": shown,
+            "views": views,
+            "view": view,
+            "column_choices": [(key, label) for label, key in COLUMN_KEYS.items()],
+            "teams": actor.team_ids,
             "sort": sort or default_sort,
             "sort_options": _sort_options(columns),
             "query": query.urlencode(),
             "filtered": any(v for k, v in request.GET.items() if k not in {"sort", "cursor"}),
             "can_create": actor.can(entity, Mode.WRITE),
             "undo": request.session.pop(UNDO_KEY, None),
+            "bulk": entity is Entity.CONTACT and actor.can(entity, Mode.WRITE),
+            "bulk_actions": BULK_ACTIONS,
+            "stages": choices.LIFECYCLE_STAGES.choices,
+            "members": members,
         },
         status=200 if page is not None else 400,
     )
@@ -356,3 +380,88 @@ def contact_trash(request: HttpRequest) -> HttpResponse:
 @principal_required
 def company_trash(request: HttpRequest) -> HttpResponse:
     return _trash_page(request, "company")
+
+
+BULK_ACTIONS = [
+    ("assign_owner", "Assign owner"),
+    ("add_tag", "Add tag"),
+    ("remove_tag", "Remove tag"),
+    ("set_lifecycle_stage", "Change lifecycle stage"),
+    ("trash", "Move to trash"),
+]
+
+
+@require_POST
+@login_required
+@principal_required
+def contact_bulk(request: HttpRequest) -> HttpResponse:
+    """Apply one bulk action to the ticked contacts, or to every contact matching the list's filters."""
+    actor = actor_of(request)
+    query = QueryDict(request.POST.get("query", "")[:4000])
+    back = reverse("contacts:list") + (f"?{query.urlencode()}" if query else "")
+    action = request.POST.get("action", "")
+    value = {
+        "assign_owner": request.POST.get("owner") or None,
+        "set_lifecycle_stage": request.POST.get("stage", ""),
+    }.get(action, request.POST.get("tag", ""))
+    everything = request.POST.get("scope") == "all"
+    ids = None if everything else request.POST.getlist("ids")
+    if not everything and not ids:
+        messages.error(request, "Tick some contacts, or choose “all matching”.")
+        return redirect(back)
+    if action == "trash" and not request.POST.get("confirm"):
+        messages.error(request, "Tick “Confirm” to move contacts to the trash.")
+        return redirect(back)
+    form = ContactFilterForm(query, member_choices=member_choices(actor))
+    try:
+        if not form.is_valid():
+            raise ValidationFailed("invalid", "Some filters are not valid.", field="filter")
+        conditions = _filter_conditions(form.cleaned_data, ("email", "full_name"), "lifecycle_stage")
+        conditions += parse_conditions(query.getlist("filter")[:50])
+        result = bulk.contact_bulk_update(actor=actor, conditions=conditions, ids=ids, action=action, value=value)
+    except PermissionDenied:
+        return forbidden(request, "change contacts in bulk")
+    except ApplicationError as exc:
+        detail = "; ".join(exc.fields.values()) if exc.fields else exc.message
+        messages.error(request, f"Nothing was changed: {detail}")
+        return redirect(back)
+    text = f"{result.changed} contact{'s' if result.changed != 1 else ''} changed"
+    if result.skipped:
+        text += f", {result.skipped} skipped (you may not change them)"
+    if result.matched - result.changed - result.skipped:
+        text += f", {result.matched - result.changed - result.skipped} already up to date"
+    messages.success(request, text + ".")
+    return redirect(back)
+
+
+@require_POST
+@login_required
+@principal_required
+def contact_view_save(request: HttpRequest) -> HttpResponse:
+    """Save the contact list's current filters, sort and chosen columns as a named view."""
+    actor = actor_of(request)
+    query = QueryDict(request.POST.get("query", "")[:4000])
+    form = ContactFilterForm(query, member_choices=member_choices(actor))
+    try:
+        if not form.is_valid():
+            raise ValidationFailed("invalid", "Some filters are not valid.", field="filter")
+        conditions = _filter_conditions(form.cleaned_data, ("email", "full_name"), "lifecycle_stage")
+        raw = [f"{c.field}:{c.op}:{c.value}" for c in conditions] + query.getlist("filter")[:50]
+        team = request.POST.get("team") or None
+        view = saved_views.saved_view_create(
+            actor=actor,
+            data={
+                "name": request.POST.get("name", ""),
+                "entity": "contact",
+                "conditions": raw,
+                "sort": query.get("sort", ""),
+                "columns": request.POST.getlist("columns"),
+                "team_id": int(team) if team and team.isdigit() else None,
+            },
+        )
+    except ApplicationError as exc:
+        detail = "; ".join(exc.fields.values()) if exc.fields else exc.message
+        messages.error(request, f"The view was not saved: {detail}")
+        return redirect(reverse("contacts:list") + (f"?{query.urlencode()}" if query else ""))
+    messages.success(request, f"View “{view.name}” saved.")
+    return redirect(reverse("contacts:list") + f"?view={view.pk}")

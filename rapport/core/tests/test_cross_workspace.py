@@ -91,7 +91,7 @@ def test_an_admin_of_a_gets_404_for_every_record_of_b_and_nothing_changes(api, a
 
 
 # Each app's tests keep their own list (e.g. rapport/contacts/tests/test_contacts_permissions.py).
-OTHER_APPS = ("/api/v1/contacts", "/api/v1/companies")
+OTHER_APPS = ("/api/v1/contacts", "/api/v1/companies", "/api/v1/views")
 
 
 def test_every_endpoint_that_takes_an_id_is_covered():
