@@ -51,8 +51,17 @@ test-postgres: dev-install
 test-browser: dev-install
 	$(BIN)/pytest -m browser
 
+## Seed contacts and companies, time the list API, search and pages; prints JSON (docs/performance.md).
+## Knobs: BENCH_CONTACTS, BENCH_COMPANIES, BENCH_QUERIES (timed runs per case), BENCH_DATABASE_URL
+## (PostgreSQL; that database is dropped and recreated), BENCH_DATA_DIR (keep the SQLite file there),
+## BENCH_ARGS (more options, e.g. --reuse to measure again without seeding, --explain for query plans).
+BENCH_CONTACTS  ?= 100000
+BENCH_COMPANIES ?= 10000
+BENCH_QUERIES   ?= 100
 bench: install
-	@echo "Benchmarks arrive with the issues that set performance targets (see bench/README.md)."
+	$(BIN)/python bench/contacts_bench.py --contacts $(BENCH_CONTACTS) --companies $(BENCH_COMPANIES) \
+	  --queries $(BENCH_QUERIES) $(if $(BENCH_DATABASE_URL),--database-url $(BENCH_DATABASE_URL)) \
+	  $(if $(BENCH_DATA_DIR),--data-dir $(BENCH_DATA_DIR)) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache

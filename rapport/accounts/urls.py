@@ -1,6 +1,6 @@
 from django.urls import path
 
-from rapport.accounts.views import auth, settings
+from rapport.accounts.views import auth, custom_fields, settings
 
 app_name = "accounts"
 urlpatterns = [
@@ -24,5 +24,13 @@ urlpatterns = [
     path("settings/tokens/", settings.tokens_view, name="tokens"),
     path("settings/tokens/<int:token_id>/revoke/", settings.token_revoke_view, name="token_revoke"),
     path("settings/security/", settings.security_view, name="security"),
+    path("settings/custom-fields/", custom_fields.custom_fields_view, name="custom_fields"),
+    path("settings/custom-fields/new/", custom_fields.custom_field_create_view, name="custom_field_create"),
+    path("settings/custom-fields/<int:field_id>/", custom_fields.custom_field_edit_view, name="custom_field_edit"),
+    path(
+        "settings/custom-fields/<int:field_id>/delete/",
+        custom_fields.custom_field_delete_view,
+        name="custom_field_delete",
+    ),
     path("settings/audit/", settings.audit_view, name="audit"),
 ]

@@ -20,6 +20,7 @@ from rapport.accounts.api import router as accounts_router
 from rapport.accounts.auth import API_AUTH
 from rapport.contacts.api import router as contacts_router
 from rapport.core.api import router as core_router
+from rapport.core.customfields.api import router as custom_fields_router
 from rapport.core.errors import ApplicationError, ValidationFailed
 
 log = logging.getLogger(__name__)
@@ -146,4 +147,5 @@ def on_permission_denied(request: HttpRequest, exc: DjangoPermissionDenied) -> H
 
 api.add_router("/v1/", accounts_router)
 api.add_router("/v1/", core_router)
+api.add_router("/v1/", custom_fields_router)
 api.add_router("/v1/", contacts_router)

@@ -14,6 +14,11 @@ class ContactsConfig(AppConfig):
             timeline,  # the timeline's event source
         )
         from rapport.contacts.demo import add_demo_contacts
+        from rapport.contacts.models import Company, Contact
+        from rapport.core.customfields.definitions import register_entity
+
+        register_entity("contact", Contact, "Contacts")
+        register_entity("company", Company, "Companies")
 
         if add_demo_contacts not in DEMO_STEPS:
             DEMO_STEPS.append(add_demo_contacts)

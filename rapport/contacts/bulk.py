@@ -1,10 +1,11 @@
-"""Bulk actions on contacts: one action applied to a selection of ids or to a whole filtered list.
+"""Bulk actions on contacts and companies: one action applied to a selection of ids or to a whole filtered list.
 
 Designed for a million rows: the records are walked by primary key in batches of 1,000, each batch
 changed with one `UPDATE` (or one through-table insert/delete), its events written with one
 `bulk_create` and its search entries kept current with one statement. Only records the actor may
 write are changed; those the actor may only read are counted as skipped. Everything runs in one
-transaction: an error changes nothing.
+transaction: an error changes nothing. Contacts and companies share this code path (`_Target`
+says what differs); companies have no lifecycle stage.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ from django.utils import timezone
 
 from rapport.accounts.models import Membership
 from rapport.accounts.roles import Entity, Mode
-from rapport.contacts import choices, normalize
-from rapport.contacts.models import Contact, Tag
-from rapport.contacts.selectors import CONTACT_FILTERS
+from rapport.contacts import choices
+from rapport.contacts.models import Company, Contact, Tag, tag_names_of
+from rapport.contacts.selectors import list_fields
+from rapport.core import normalize
 from rapport.core.access import require_entity, scope
 from rapport.core.errors import ValidationFailed
 from rapport.core.events import subscriptions_for
@@ -33,6 +35,22 @@ from rapport.core.principal import Principal
 BATCH = 1000
 MAX_IDS = 10000
 ACTIONS = ("assign_owner", "add_tag", "remove_tag", "set_lifecycle_stage", "trash")
+COMPANY_ACTIONS = ("assign_owner", "add_tag", "remove_tag", "trash")
+
+
+@dataclass(frozen=True)
+class _Target:
+    """What differs between bulk actions on contacts and on companies."""
+
+    entity: Entity
+    kind: str  # event subject type, search entry kind, custom field entity
+    model: Any  # Contact or Company
+    link: str  # the record's column in the tags through table
+    actions: tuple[str, ...]
+
+
+CONTACTS = _Target(Entity.CONTACT, "contact", Contact, "contact_id", ACTIONS)
+COMPANIES = _Target(Entity.COMPANY, "company", Company, "company_id", COMPANY_ACTIONS)
 
 
 @dataclass(frozen=True)
@@ -43,9 +61,9 @@ class BulkResult:
     not_found: int  # ids given that are missing, trashed or not visible
 
 
-def _clean_value(actor: Principal, action: str, value: Any) -> Any:
-    if action not in ACTIONS:
-        raise ValidationFailed("invalid", f"Choose one of: {', '.join(ACTIONS)}.", field="action")
+def _clean_value(actor: Principal, action: str, value: Any, actions: tuple[str, ...] = ACTIONS) -> Any:
+    if action not in actions:
+        raise ValidationFailed("invalid", f"Choose one of: {', '.join(actions)}.", field="action")
     if action == "assign_owner":
         if value is None or value == "":
             return None
@@ -83,7 +101,9 @@ def _clean_ids(ids: Iterable[Any]) -> list[int]:
     return cleaned
 
 
-def _events(actor: Principal, verb: str, changes: dict[int, dict[str, list[Any]]]) -> None:
+def _events(
+    actor: Principal, verb: str, changes: dict[int, dict[str, list[Any]]], subject_type: str = "contact"
+) -> None:
     from rapport.core.context import current_request_id
 
     rows = Event.objects.bulk_create(
@@ -92,7 +112,7 @@ def _events(actor: Principal, verb: str, changes: dict[int, dict[str, list[Any]]
                 org_id=actor.org_id,
                 actor_id=actor.user_id,
                 verb=verb,
-                subject_type="contact",
+                subject_type=subject_type,
                 subject_id=pk,
                 changes=change,
                 request_id=current_request_id(),
@@ -107,46 +127,50 @@ def _events(actor: Principal, verb: str, changes: dict[int, dict[str, list[Any]]
             transaction.on_commit(partial(dispatch_event, event.pk))
 
 
-def _apply(actor: Principal, action: str, value: Any, batch: list[int]) -> int:
+def _apply(actor: Principal, action: str, value: Any, batch: list[int], target: _Target = CONTACTS) -> int:
     now = timezone.now()
-    rows = Contact.objects.filter(pk__in=batch)
-    entries = SearchEntry.objects.filter(org_id=actor.org_id, kind="contact", object_id__in=batch)
+    model, kind, link = target.model, target.kind, target.link
+    rows = model.objects.filter(pk__in=batch)
+    entries = SearchEntry.objects.filter(org_id=actor.org_id, kind=kind, object_id__in=batch)
     if action in ("assign_owner", "set_lifecycle_stage"):
         field = "owner_id" if action == "assign_owner" else "lifecycle_stage"
         old = {pk: v for pk, v in rows.values_list("pk", field) if v != value}
         if not old:
             return 0
-        Contact.objects.filter(pk__in=old).update(**{field: value}, version=F("version") + 1, updated_at=now)
+        model.objects.filter(pk__in=old).update(**{field: value}, version=F("version") + 1, updated_at=now)
         if field == "owner_id":
             entries.filter(object_id__in=old).update(owner_id=value)
-        _events(actor, "contact.updated", {pk: {field: [v, value]} for pk, v in old.items()})
+        _events(actor, f"{kind}.updated", {pk: {field: [v, value]} for pk, v in old.items()}, kind)
         return len(old)
     if action == "trash":
-        Contact.objects.filter(pk__in=batch).update(deleted_at=now, version=F("version") + 1)
+        model.objects.filter(pk__in=batch).update(deleted_at=now, version=F("version") + 1)
         entries.delete()
-        _events(actor, "contact.trashed", {pk: {"deleted_at": [None, now.isoformat()]} for pk in batch})
+        _events(actor, f"{kind}.trashed", {pk: {"deleted_at": [None, now.isoformat()]} for pk in batch}, kind)
         return len(batch)
     tag: Tag = value
-    through = Contact.tags.through
+    through = model.tags.through
     tag_names: dict[int, list[str]] = {pk: [] for pk in batch}
-    for pk, name in through.objects.filter(contact_id__in=batch).values_list("contact_id", "tag__name"):
+    for pk, name in through.objects.filter(**{f"{link}__in": batch}).values_list(link, "tag__name"):
         tag_names[pk].append(name)
-    having = set(through.objects.filter(contact_id__in=batch, tag_id=tag.pk).values_list("contact_id", flat=True))
+    having = set(through.objects.filter(**{f"{link}__in": batch, "tag_id": tag.pk}).values_list(link, flat=True))
     if action == "add_tag":
         targets = [pk for pk in batch if pk not in having]
-        through.objects.bulk_create([through(contact_id=pk, tag_id=tag.pk) for pk in targets])
+        through.objects.bulk_create([through(**{link: pk, "tag_id": tag.pk}) for pk in targets])
     else:
         targets = [pk for pk in batch if pk in having]
-        through.objects.filter(contact_id__in=targets, tag_id=tag.pk).delete()
+        through.objects.filter(**{f"{link}__in": targets, "tag_id": tag.pk}).delete()
     if not targets:
         return 0
-    Contact.objects.filter(pk__in=targets).update(version=F("version") + 1, updated_at=now)
+    model.objects.filter(pk__in=targets).update(version=F("version") + 1, updated_at=now)
     changes = {}
+    denormalised = []
     for pk in targets:
         old_names = sorted(tag_names[pk], key=str.casefold)
         new_names = [*old_names, tag.name] if action == "add_tag" else [n for n in old_names if n != tag.name]
         changes[pk] = {"tags": [old_names, sorted(new_names, key=str.casefold)]}
-    _events(actor, "contact.updated", changes)
+        denormalised.append(model(pk=pk, tag_names=tag_names_of(new_names)))
+    model.objects.bulk_update(denormalised, ["tag_names"])  # one UPDATE … CASE for the batch
+    _events(actor, f"{kind}.updated", changes, kind)
     return len(targets)
 
 
@@ -165,19 +189,51 @@ def contact_bulk_update(
     set_lifecycle_stage (value: stage), trash. Raises PermissionDenied without write access to
     contacts and ValidationFailed on an unknown action or bad value, before anything is changed.
     """
-    require_entity(actor, Entity.CONTACT, Mode.WRITE)
-    cleaned = _clean_value(actor, action, value)
-    readable: QuerySet[Contact] = apply_filters(
-        scope(actor, Contact.objects.alive(), Entity.CONTACT), CONTACT_FILTERS, list(conditions)
+    return _bulk_update(actor, CONTACTS, conditions, ids, action, value)
+
+
+@transaction.atomic
+def company_bulk_update(
+    *,
+    actor: Principal,
+    conditions: Iterable[Condition] = (),
+    ids: Iterable[Any] | None = None,
+    action: str,
+    value: Any = None,
+) -> BulkResult:
+    """Apply one action to the companies selected by `ids`, or to every company matching `conditions`.
+
+    Actions: assign_owner (value: user id or None), add_tag / remove_tag (value: tag name), trash.
+    Raises PermissionDenied without write access to companies and ValidationFailed on an unknown
+    action or bad value, before anything is changed.
+    """
+    return _bulk_update(actor, COMPANIES, conditions, ids, action, value)
+
+
+def _bulk_update(
+    actor: Principal,
+    target: _Target,
+    conditions: Iterable[Condition],
+    ids: Iterable[Any] | None,
+    action: str,
+    value: Any,
+) -> BulkResult:
+    """The shared path of the bulk actions: validate, select (filters include custom fields), walk in batches."""
+    require_entity(actor, target.entity, Mode.WRITE)
+    cleaned = _clean_value(actor, action, value, target.actions)
+    conditions = list(conditions)
+    fields = list_fields(actor, target.kind, conditions, None)
+    readable: QuerySet[Any] = apply_filters(
+        scope(actor, target.model.objects.alive(), target.entity), fields, conditions
     )
     wanted: list[int] | None = None
     if ids is not None:
         wanted = _clean_ids(ids)
         readable = readable.filter(pk__in=wanted)
     # A subquery on pk keeps joined filters (tags, emails) from duplicating rows.
-    selected = Contact.objects.filter(pk__in=readable.values("pk"))
+    selected = target.model.objects.filter(pk__in=readable.values("pk"))
     matched = selected.count()
-    writable = scope(actor, selected, Entity.CONTACT, Mode.WRITE)
+    writable = scope(actor, selected, target.entity, Mode.WRITE)
     changed = 0
     processed = 0
     last = 0
@@ -187,7 +243,7 @@ def contact_bulk_update(
             break
         last = batch[-1]
         processed += len(batch)
-        changed += _apply(actor, action, cleaned, batch)
+        changed += _apply(actor, action, cleaned, batch, target)
     return BulkResult(
         matched=matched,
         changed=changed,

@@ -23,9 +23,9 @@ from faker import Faker
 from rapport.accounts.models import Membership, Team
 from rapport.contacts import choices
 from rapport.contacts.models import Company, Contact, ContactEmail, ContactPhone, Tag
-from rapport.contacts.normalize import domain as normalize_domain
-from rapport.contacts.normalize import full_name
 from rapport.core.models import Event
+from rapport.core.normalize import domain as normalize_domain
+from rapport.core.normalize import full_name
 from rapport.core.principal import Principal
 
 CONTACTS = 10_000
@@ -236,6 +236,10 @@ def add_demo_contacts(actor: Principal) -> None:
     links = [through(contact_id=c.pk, tag_id=rng.choice(tags).pk) for c in contacts if rng.random() < 0.3]
     for batch in _batched(links):
         through.objects.bulk_create(batch, ignore_conflicts=True)
+    by_id, names = {c.pk: c for c in contacts}, {t.pk: t.name for t in tags}
+    for link in links:
+        by_id[link.contact_id].tag_names = [names[link.tag_id]]
+    Contact.objects.bulk_update([by_id[link.contact_id] for link in links], ["tag_names"], batch_size=1000)
 
     now = timezone.now()
     events = [

@@ -7,6 +7,7 @@ Every form turns its cleaned data into the mapping `services.contact_*` / `compa
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django import forms
@@ -15,6 +16,8 @@ from rapport.accounts.forms import ServiceErrorsMixin
 from rapport.contacts import choices
 from rapport.contacts.models import Company, Contact
 from rapport.core.errors import ApplicationError
+from rapport.core.models import CustomField
+from rapport.web.custom_fields import FORM_PREFIX, add_fields, form_name, initial_value, to_custom
 
 MEMBER_CHOICES = list[tuple[int, str]]
 
@@ -28,7 +31,14 @@ def split_tags(text: str) -> list[str]:
 
 
 class RecordForm(ServiceErrorsMixin, forms.Form):
-    """Base: service field names → form field names, owner choices, the hidden version."""
+    """Base: service field names → form field names, owner choices, the hidden version.
+
+    Given `custom_fields` (definitions), the form gets one `cf_<key>` input per custom field and
+    `to_data` a `custom` object; a create form (`CREATES`) starts them at their defaults and leaves
+    empty ones out, so the service applies defaults and required rules.
+    """
+
+    CREATES = False
 
     FIELD_MAP: dict[str, str] = {
         "emails": "email",
@@ -42,15 +52,23 @@ class RecordForm(ServiceErrorsMixin, forms.Form):
         "owner_id": "owner",
     }
 
-    def __init__(self, *args: Any, member_choices: MEMBER_CHOICES | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        member_choices: MEMBER_CHOICES | None = None,
+        custom_fields: Iterable[CustomField] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         if "owner" in self.fields:
             self.fields["owner"].choices = [("", "Nobody"), *(member_choices or [])]  # type: ignore[attr-defined]
+        self.custom_definitions = list(custom_fields or [])
+        add_fields(self, self.custom_definitions, for_create=self.CREATES)
 
     def add_service_error(self, exc: ApplicationError) -> None:
         placed = False
         for name, message in exc.fields.items():
-            target = self.FIELD_MAP.get(name, name)
+            target = self.FIELD_MAP.get(name, form_name(name))
             if target in self.fields and target not in self.errors:
                 self.add_error(target, message)
                 placed = True
@@ -61,7 +79,9 @@ class RecordForm(ServiceErrorsMixin, forms.Form):
         """The services' input for the fields of this form (keys present only for the form's fields)."""
         data: dict[str, Any] = {}
         for name, value in self.cleaned_data.items():
-            if name in {"version", "email", "phone", "company", "parent", "owner", "tags"}:
+            if name in {"version", "email", "phone", "company", "parent", "owner", "tags"} or name.startswith(
+                FORM_PREFIX
+            ):
                 continue
             data[name] = value
         if "owner" in self.cleaned_data:
@@ -69,6 +89,8 @@ class RecordForm(ServiceErrorsMixin, forms.Form):
             data["owner_id"] = int(owner) if owner else None
         if "tags" in self.cleaned_data:
             data["tags"] = split_tags(self.cleaned_data["tags"])
+        if self.custom_definitions:
+            data["custom"] = to_custom(self.custom_definitions, self.cleaned_data, skip_empty=self.CREATES)
         return data
 
 
@@ -84,6 +106,7 @@ class VersionMixin(forms.Form):
 
 
 class ContactCreateForm(RecordForm):
+    CREATES = True
     first_name = _text(max_length=100, widget=forms.TextInput(attrs={"autocomplete": "off"}))
     last_name = _text(max_length=100, widget=forms.TextInput(attrs={"autocomplete": "off"}))
     email = _text("Primary email", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "off"}))
@@ -242,10 +265,29 @@ class NotesForm(VersionMixin, RecordForm):
         return {"notes": contact.notes}
 
 
+class CustomFieldsForm(VersionMixin, RecordForm):
+    """The "Custom fields" section of a contact or company: its inputs come from `custom_fields`."""
+
+    @staticmethod
+    def initial_for(record: Contact | Company) -> dict[str, Any]:
+        values = record.custom or {}
+        return {FORM_PREFIX + key: initial_value(_stored_type(value), value) for key, value in values.items()}
+
+
+def _stored_type(value: Any) -> str:
+    """The custom field type whose form input shows a stored value like this one."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, list):
+        return "multi_choice"
+    return "money" if isinstance(value, dict) else "text"
+
+
 # --- companies -----------------------------------------------------------------------------
 
 
 class CompanyCreateForm(RecordForm):
+    CREATES = True
     name = forms.CharField(max_length=200)
     website = _text("Website", max_length=300, widget=forms.URLInput)
     industry = forms.ChoiceField(choices=_blank(choices.INDUSTRIES), required=False)

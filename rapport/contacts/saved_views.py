@@ -2,7 +2,9 @@
 
 A user sees their own views and the views shared with a team they belong to; only the owner
 changes or deletes a view. Conditions are stored in the list's `field:operator:value` form and
-checked against the list's filter fields when saved, so a saved view always opens.
+checked against the list's filter fields when saved, so a saved view always opens. Conditions,
+the sort and the columns may name the workspace's custom fields (`custom.<key>`); a view whose
+custom field is later deleted still opens (the list drops the column; the condition reports it).
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from django.db.models import Q, QuerySet
 
 from rapport.accounts.models import Team
 from rapport.contacts.models import Company, Contact, SavedView
-from rapport.contacts.selectors import COMPANY_FILTERS, CONTACT_FILTERS
+from rapport.contacts.selectors import COMPANY_FILTERS, CONTACT_FILTERS, list_fields
+from rapport.core.customfields.definitions import fields_of
+from rapport.core.customfields.values import PREFIX
 from rapport.core.errors import NotFound, ValidationFailed
 from rapport.core.events import record_event
 from rapport.core.filtering import apply_filters, ordering_for, parse_conditions
@@ -64,16 +68,19 @@ def _clean(actor: Principal, data: Mapping[str, Any], entity: str) -> dict[str, 
         if not isinstance(raw, list) or len(raw) > 50 or not all(isinstance(c, str) for c in raw):
             raise ValidationFailed("invalid", "Give at most 50 conditions as text.", field="conditions")
         model: Any = Contact if entity == "contact" else Company
-        apply_filters(model.objects.none(), ENTITIES[entity], parse_conditions(raw))
+        conditions = parse_conditions(raw)
+        apply_filters(model.objects.none(), list_fields(actor, entity, conditions, None), conditions)
         values["conditions"] = raw
     if "sort" in data:
         sort = data["sort"] or ""
         if sort:
-            ordering_for(ENTITIES[entity], sort, ("id",))
+            ordering_for(list_fields(actor, entity, [], sort), sort, ("id",))
         values["sort"] = sort
     if "columns" in data:
         cols = data["columns"]
-        allowed = COLUMNS[entity]
+        allowed = list(COLUMNS[entity])
+        if isinstance(cols, list) and any(isinstance(c, str) and c.startswith(PREFIX) for c in cols):
+            allowed += [PREFIX + f.key for f in fields_of(actor.org_id, entity)]
         if not isinstance(cols, list) or any(c not in allowed for c in cols):
             raise ValidationFailed("invalid", f"Choose columns from: {', '.join(allowed)}.", field="columns")
         values["columns"] = list(dict.fromkeys(cols))

@@ -12,6 +12,8 @@ from typing import Any
 
 from ninja import Field, Schema
 
+from rapport.core.customfields.schemas import CustomIn, CustomOut
+
 ID = Field(None, ge=1, le=2**63 - 1)
 
 
@@ -59,6 +61,10 @@ class ContactPatch(AddressFields):
     owner_id: int | None = ID
     team_id: int | None = ID
     external_id: str | None = Field(None, max_length=100)
+    custom: CustomIn | None = Field(
+        None,
+        description="Custom field values by key (null or empty removes one); see GET /api/v1/custom-fields/schema/…",
+    )
 
 
 class ContactIn(ContactPatch):
@@ -88,15 +94,16 @@ class PhoneOut(Schema):
     is_primary: bool
 
 
-class ContactOut(Schema):
+class ContactListItem(Schema):
+    """A contact in a list: everything but the arrays of emails and phones (`email` and `phone` are the
+    primary ones; GET /contacts/{id} has all of them), so a list page is one query."""
+
     id: int
     first_name: str
     last_name: str
     full_name: str
     email: str
     phone: str
-    emails: list[EmailOut]
-    phones: list[PhoneOut]
     company: Ref | None
     job_title: str
     profession: str
@@ -121,7 +128,7 @@ class ContactOut(Schema):
     tags: list[str]
     owner: UserRef | None
     team: Ref | None
-    custom: dict[str, Any]
+    custom: CustomOut
     external_id: str | None
     last_contacted_at: datetime | None
     version: int
@@ -130,20 +137,25 @@ class ContactOut(Schema):
     deleted_at: datetime | None
 
     @staticmethod
+    def resolve_tags(obj: Any) -> list[str]:
+        return list(obj.tag_names)
+
+    @staticmethod
+    def resolve_owner(obj: Any) -> dict[str, Any] | None:
+        return {"id": obj.owner.pk, "name": obj.owner.display_name, "email": obj.owner.email} if obj.owner else None
+
+
+class ContactOut(ContactListItem):
+    emails: list[EmailOut]
+    phones: list[PhoneOut]
+
+    @staticmethod
     def resolve_emails(obj: Any) -> list[Any]:
         return list(obj.emails.all())
 
     @staticmethod
     def resolve_phones(obj: Any) -> list[Any]:
         return list(obj.phones.all())
-
-    @staticmethod
-    def resolve_tags(obj: Any) -> list[str]:
-        return [t.name for t in obj.tags.all()]
-
-    @staticmethod
-    def resolve_owner(obj: Any) -> dict[str, Any] | None:
-        return {"id": obj.owner.pk, "name": obj.owner.display_name, "email": obj.owner.email} if obj.owner else None
 
 
 class CompanyPatch(AddressFields):
@@ -162,6 +174,10 @@ class CompanyPatch(AddressFields):
     owner_id: int | None = ID
     team_id: int | None = ID
     external_id: str | None = Field(None, max_length=100)
+    custom: CustomIn | None = Field(
+        None,
+        description="Custom field values by key (null or empty removes one); see GET /api/v1/custom-fields/schema/…",
+    )
 
 
 class CompanyIn(CompanyPatch):
@@ -189,7 +205,7 @@ class CompanyOut(Schema):
     tags: list[str]
     owner: UserRef | None
     team: Ref | None
-    custom: dict[str, Any]
+    custom: CustomOut
     external_id: str | None
     version: int
     created_at: datetime
@@ -198,7 +214,7 @@ class CompanyOut(Schema):
 
     @staticmethod
     def resolve_tags(obj: Any) -> list[str]:
-        return [t.name for t in obj.tags.all()]
+        return list(obj.tag_names)
 
     @staticmethod
     def resolve_owner(obj: Any) -> dict[str, Any] | None:

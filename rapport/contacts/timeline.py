@@ -37,7 +37,9 @@ from django.urls import reverse
 from rapport.accounts.roles import Entity
 from rapport.contacts import choices
 from rapport.contacts.models import Company, Contact
-from rapport.core.models import Event
+from rapport.core.customfields.types import display
+from rapport.core.customfields.values import PREFIX as CUSTOM_PREFIX
+from rapport.core.models import CustomField, Event
 from rapport.core.principal import Principal
 
 SubjectIds = Sequence[int] | QuerySet[Any]
@@ -148,13 +150,16 @@ def field_label(name: str, model: type[Contact] | type[Company] = Contact) -> st
 
 
 class _Names:
-    """Display names of users and companies named by events, looked up in one query each."""
+    """Display names of users, companies and custom fields named by events, looked up in one query each."""
 
     def __init__(self, org_id: int, events: list[Event]) -> None:
         user_ids: set[int] = set()
         company_ids: set[int] = set()
+        custom_keys: set[str] = set()
         for event in events:
             for name, values in (event.changes or {}).items():
+                if name.startswith(CUSTOM_PREFIX):
+                    custom_keys.add(name.removeprefix(CUSTOM_PREFIX))
                 bucket = (
                     user_ids if name == "owner_id" else company_ids if name in {"company_id", "parent_id"} else None
                 )
@@ -167,6 +172,22 @@ class _Names:
             if company_ids
             else {}
         )
+        # (entity, key) → (label, type); a deleted field keeps its row until its values are purged.
+        self.custom: dict[tuple[str, str], tuple[str, str]] = (
+            {
+                (entity, key): (label, kind)
+                for entity, key, label, kind in CustomField.objects.filter(
+                    org_id=org_id, key__in=custom_keys
+                ).values_list("entity", "key", "label", "type")
+            }
+            if custom_keys
+            else {}
+        )
+
+    def custom_field(self, subject_type: str, name: str) -> tuple[str, str]:
+        """(label, type) of the custom field an event names `custom.<key>`; the key when it is gone."""
+        key = name.removeprefix(CUSTOM_PREFIX)
+        return self.custom.get((subject_type, key), (key.replace("_", " ").capitalize(), ""))
 
     def value(self, name: str, value: Any) -> str:
         if value is None or value == "" or value == [] or value == {}:
@@ -194,6 +215,16 @@ def _change_lines(event: Event, names: _Names, model: type[Contact] | type[Compa
             continue
         old, new = values
         label = field_label(name, model)
+        if name.startswith(CUSTOM_PREFIX):
+            label, kind = names.custom_field(event.subject_type, name)
+            if kind:
+                shown = [display(kind, v) or "—" for v in (old, new)]
+                if verb == "created":
+                    if shown[1] != "—":
+                        lines.append(f"{label}: {shown[1]}")
+                else:
+                    lines.append(f"{label}: {shown[0]} → {shown[1]}")
+                continue
         if name in _LONG:
             if old or new:
                 lines.append(f"{label}: {'added' if verb == 'created' else 'changed'}")

@@ -91,7 +91,7 @@ def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[
     """The fields whose values differ, as {field: [old, new]}, ready for `record_event`."""
     return {
         key: [_jsonable(before.get(key)), _jsonable(after.get(key))]
-        for key in after
+        for key in {**before, **after}
         if _jsonable(before.get(key)) != _jsonable(after.get(key))
     }
 

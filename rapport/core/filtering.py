@@ -8,13 +8,16 @@ builds SQL from input (every condition becomes an ORM lookup on a declared path)
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, Value
+from django.db.models.functions import Upper
+from django.db.models.lookups import Exact
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
@@ -24,6 +27,7 @@ TEXT_OPS = ("eq", "ne", "contains", "startswith", "in", "empty", "not_empty")
 CHOICE_OPS = ("eq", "ne", "in", "empty", "not_empty")
 ORDERED_OPS = ("eq", "ne", "lt", "lte", "gt", "gte", "between", "before", "after", "empty", "not_empty")
 BOOL_OPS = ("eq",)
+MULTI_OPS = ("eq", "in", "empty", "not_empty")
 ID_OPS = ("eq", "ne", "in", "empty", "not_empty")
 MAX_IN_VALUES = 500
 
@@ -117,16 +121,28 @@ KINDS: dict[str, tuple[tuple[str, ...], Callable[[Any], Any]]] = {
     "datetime": (ORDERED_OPS, _datetime),
     "bool": (BOOL_OPS, _bool),
     "id": (ID_OPS, _int),
+    # A list of options stored as JSON text: "eq" means "has this option", "in" "has any of them".
+    "multichoice": (MULTI_OPS, _text),
 }
 
 
 @dataclass(frozen=True)
 class FilterField:
+    """A filterable (and maybe sortable) field of a list.
+
+    `path` is an ORM lookup path; for a computed field (such as a custom field inside a JSON
+    column) `annotation` is the expression aliased as `path`, and `sort_annotation` a never-null
+    expression annotated as `sort_alias` to sort on (cursor pagination needs non-null values).
+    """
+
     name: str
     kind: str
     path: str = ""
     sortable: bool = False
     choices: tuple[str, ...] = field(default_factory=tuple)
+    annotation: Any = None
+    sort_annotation: Any = None
+    sort_alias: str = ""
 
     @property
     def lookup(self) -> str:
@@ -171,6 +187,17 @@ def condition_q(spec: FilterField, cond: Condition) -> Q:
         return empty_value
     if cond.op == "not_empty":
         return ~empty_value
+    if spec.kind == "multichoice" and cond.op in {"eq", "in"}:
+        values = cond.value if isinstance(cond.value, list | tuple) else str(cond.value or "").split(",")
+        options = [_coerce(spec, v) for v in values if v != ""][:MAX_IN_VALUES]
+        if not options:
+            raise _fail(spec.name, f"{spec.name}: give at least one option.")
+        has_any = Q()
+        for option in options:
+            # As JSON text: SQLite keeps the \u escapes of the stored text, PostgreSQL prints the characters.
+            for quoted in {json.dumps(option), json.dumps(option, ensure_ascii=False)}:
+                has_any |= Q(**{f"{path}__contains": quoted})
+        return has_any
     if cond.op in {"in", "between"}:
         values = cond.value if isinstance(cond.value, list | tuple) else str(cond.value or "").split(",")
         if cond.op == "in":
@@ -204,22 +231,33 @@ def condition_q(spec: FilterField, cond: Condition) -> Q:
     if spec.kind == "datetime" and not isinstance(value, datetime):
         q = _day_q(path, cond.op, value)
     elif spec.kind == "text" and cond.op == "eq":
+        # UPPER(column) = UPPER(value): PostgreSQL's iexact, and on SQLite (where iexact is a LIKE,
+        # equally ASCII-only) the form an index on UPPER(column) serves in sort order.
+        return Q(Exact(Upper(path), Upper(Value(value))))
+    elif spec.kind == "text" and cond.op == "ne":
         q = Q(**{f"{path}__iexact": value})
     else:
         q = Q(**{f"{path}{lookups[cond.op]}": value})
+    if cond.op == "ne" and spec.annotation is not None:
+        # Records without a value are "not equal" too. Django adds this for a nullable column by
+        # itself, but cannot know that a computed field (such as a custom field) may be null.
+        return ~q | Q(**{f"{path}__isnull": True})
     return ~q if cond.op == "ne" else q
 
 
 def apply_filters(qs: QuerySet[Any], fields: dict[str, FilterField], conditions: Iterable[Condition]) -> QuerySet[Any]:
     """`qs` narrowed by every condition (AND)."""
     combined = Q()
+    aliases: dict[str, Any] = {}
     for cond in conditions:
         spec = fields.get(cond.field)
         if spec is None:
             known = ", ".join(sorted(fields))
-            raise _fail(cond.field, f"Unknown filter field '{cond.field}'; filterable fields: {known}.")
+            raise _fail(cond.field[:100], f"Unknown filter field '{cond.field[:100]}'; filterable fields: {known}.")
         combined &= condition_q(spec, cond)
-    return qs.filter(combined)
+        if spec.annotation is not None:
+            aliases[spec.lookup] = spec.annotation
+    return qs.alias(**aliases).filter(combined) if aliases else qs.filter(combined)
 
 
 def ordering_for(fields: dict[str, FilterField], sort: str | None, default: tuple[str, ...]) -> tuple[str, ...]:
@@ -232,7 +270,18 @@ def ordering_for(fields: dict[str, FilterField], sort: str | None, default: tupl
         sortable = ", ".join(sorted(n for n, f in fields.items() if f.sortable))
         raise ValidationFailed("invalid_sort", f"Cannot sort by '{name}'; sortable fields: {sortable}.", field="sort")
     direction = "-" if sort.startswith("-") else ""
-    return (f"{direction}{spec.lookup}", f"{direction}id")
+    return (f"{direction}{spec.sort_alias or spec.lookup}", f"{direction}id")
+
+
+def with_sort(
+    qs: QuerySet[Any], fields: dict[str, FilterField], sort: str | None, default: tuple[str, ...]
+) -> tuple[QuerySet[Any], tuple[str, ...]]:
+    """`qs` ready to be ordered by `sort` (a computed sort field is annotated), and the ordering."""
+    ordering = ordering_for(fields, sort, default)
+    spec = fields.get((sort or "").removeprefix("-"))
+    if spec is not None and spec.sort_annotation is not None:
+        qs = qs.annotate(**{spec.sort_alias: spec.sort_annotation})
+    return qs.order_by(*ordering), ordering
 
 
 def parse_conditions(raw: Iterable[str]) -> list[Condition]:

@@ -21,8 +21,9 @@ the engine's query language only ever sees tokens of letters and digits we built
   suffix of 7 digits or more, so "555 0134", "212-555-0134", "+1 (212) 555-0134" and "12125550134"
   all find "+12125550134" by prefix. A leading trunk "0" is also tried without it.
 - Otherwise: words, each a prefix ("jo smi" finds "John Smith"), folded (case, diacritics).
-  When fewer than `limit` records match, a fuzzy pass fills the rest with titles close to the
-  query word by word ("Jonh Smiht" finds "John Smith", "alvraez" finds "Álvarez"): candidates
+  When fewer than `limit` records match and no title holds the query as typed (every word whole,
+  or a word of fewer than 4 letters as the start of a word), a fuzzy pass fills the rest with
+  titles close to the query word by word ("Jonh Smiht" finds "John Smith", "alvraez" finds "Álvarez"): candidates
   sharing trigrams with the query come from the trigram index over `title_folded` (FTS5 trigram
   table / pg_trgm), then each is scored in Python (`similarity`): every query word must be a
   prefix of, or at least `FUZZY_THRESHOLD` similar (difflib ratio) to, some title word.
@@ -56,6 +57,7 @@ MAX_LIMIT = 100
 MIN_PHONE_SUFFIX = 7
 FUZZY_THRESHOLD = 0.7
 FUZZY_CANDIDATES = 200
+FUZZY_MIN_WORD = 4  # shorter query words are read as prefixes being typed, not as misspellings
 # SQLite: above this many matches a query is too broad to rank with bm25 (see _sqlite_fts_rows).
 RANK_CAP = 2000
 UNRANKED_CANDIDATES = 500
@@ -288,10 +290,13 @@ def _sqlite_match(query: _Query) -> str:
     return " AND ".join(groups)
 
 
-def _pg_tsquery(query: _Query) -> str:
+def _pg_tsquery(query: _Query, weight: str = "") -> str:
+    """The tsquery text; `weight` "A" matches in the title only (its weight in `search_vector`)."""
     groups = []
     for group in _index_groups(query):
-        alternatives = " | ".join(token + (":*" if prefix else "") for token, prefix in group)
+        alternatives = " | ".join(
+            token + (f":*{weight}" if prefix else f":{weight}" if weight else "") for token, prefix in group
+        )
         groups.append(f"({alternatives})" if len(group) > 1 else alternatives)
     return " & ".join(groups)
 
@@ -363,19 +368,64 @@ def _sqlite_fts_rows(query: _Query, org_id: int, where: str, params: list[Any], 
         return list(rows.values())
 
 
-def _fts_rows(org_id: int, query: _Query, where: str, params: list[Any], limit: int) -> list[tuple[Any, ...]]:
-    """(id, kind, object_id, title, subtitle, title_folded, relevance ≥ 0, higher better) of the matches."""
-    if connection.vendor != "postgresql":
-        return _sqlite_fts_rows(query, org_id, where, params, limit)
+def _pg_title_rows(org_id: int, query: _Query, where: str, params: list[Any], limit: int) -> list[tuple[Any, ...]]:
+    """Up to `limit` entries whose title has a word starting with each query word (PostgreSQL, words
+    of 3 letters or more): found through the trigram index over `title_folded`, which answers a short
+    prefix in milliseconds where the full-text index must first visit every word starting with it
+    (every email address too: tens of thousands for "mar" at a million contacts)."""
+    groups = _index_groups(query)
+    tokens = [group[0][0] for group in groups]
+    if query.mode != "words" or any(len(group) > 1 or len(t) < 3 for group, t in zip(groups, tokens, strict=True)):
+        return []
+    # LIKE is what the trigram index serves; the regular expression keeps word starts only.
+    conditions = " AND ".join(["e.title_folded LIKE %s AND e.title_folded ~ %s"] * len(tokens))
+    values = [v for t in tokens for v in (f"%{t}%", f"(^| ){t}")]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT {_COLUMNS}, ts_rank(e.search_vector, query) AS relevance"  # noqa: S608 (no input in it)
-            " FROM core_searchentry e, to_tsquery('simple', %s) query"
-            f" WHERE e.search_vector @@ query AND e.org_id = %s{where}"
-            " ORDER BY relevance DESC, e.id LIMIT %s",
-            [_pg_tsquery(query), org_id, *params, limit],
+            f"SELECT {_COLUMNS} FROM core_searchentry e"  # noqa: S608 (no input in it)
+            f" WHERE e.org_id = %s AND {conditions}{where} LIMIT %s",
+            [org_id, *values, *params, limit],
         )
-        return [(*row[:6], float(row[6])) for row in cursor.fetchall()]
+        return list(cursor.fetchall())
+
+
+def _fts_rows(
+    org_id: int, query: _Query, where: str, params: list[Any], limit: int, enough: int
+) -> list[tuple[Any, ...]]:
+    """(id, kind, object_id, title, subtitle, title_folded, relevance ≥ 0, higher better) of the matches.
+
+    On PostgreSQL, when `enough` titles have a word starting with each query word, those are the
+    answer (matches in the subtitle or keywords alone would rank below them), unranked: shorter
+    titles are the closer ones.
+    """
+    if connection.vendor != "postgresql":
+        return _sqlite_fts_rows(query, org_id, where, params, limit)
+    titles = _pg_title_rows(org_id, query, where, params, limit)
+    if len(titles) >= enough:
+        return [(*row, 1 / (1 + len(row[5]))) for row in titles]
+    # First at most `cap` + 1 matches, each ranked as it is read (no ORDER BY: PostgreSQL stops
+    # reading there, and for a common prefix scans the table until it has them rather than build a
+    # bitmap of every match). Up to `cap` they are all the matches, sorted here by rank. Beyond, the
+    # query is a broad prefix ("mic"): ranking every match would read every match's vector, so as on
+    # SQLite matches in the title are taken first, unranked; shorter titles are the closer ones.
+    cap = min(RANK_CAP, UNRANKED_CANDIDATES)
+    sql = (
+        f"SELECT {_COLUMNS}, ts_rank(e.search_vector, query)"  # noqa: S608 (no input in it)
+        " FROM core_searchentry e, to_tsquery('simple', %s) query"
+        f" WHERE e.search_vector @@ query AND e.org_id = %s{where} LIMIT %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [_pg_tsquery(query), org_id, *params, max(cap, UNRANKED_CANDIDATES) + 1])
+        rows = cursor.fetchall()
+        if len(rows) <= cap:
+            rows.sort(key=lambda row: (-row[6], row[0]))
+            return [(*row[:6], float(row[6])) for row in rows[:limit]]
+        in_title: list[tuple[Any, ...]] = []
+        if sum(_tier(query.tokens, row[5]) > 0 for row in rows) < limit:  # too few title matches read
+            cursor.execute(sql, [_pg_tsquery(query, weight="A"), org_id, *params, UNRANKED_CANDIDATES])
+            in_title = cursor.fetchall()
+    unranked = {row[0]: (*row[:6], 1 / (1 + len(row[5]))) for row in [*in_title, *rows]}
+    return list(unranked.values())
 
 
 def _trigrams(word: str) -> list[str]:
@@ -445,6 +495,15 @@ def _tier(tokens: list[str], title_folded: str) -> int:
     return 0
 
 
+def _as_typed(tokens: list[str], title_folded: str) -> bool:
+    """Whether the title holds every query word as a whole word, or, for a word shorter than
+    FUZZY_MIN_WORD (one still being typed), as the start of a word."""
+    title_words = title_folded.split()
+    return all(
+        t in title_words or (len(t) < FUZZY_MIN_WORD and any(w.startswith(t) for w in title_words)) for t in tokens
+    )
+
+
 def search_entries(
     *,
     org_id: int,
@@ -467,7 +526,7 @@ def search_entries(
         return []
     where, params = restriction
 
-    rows = _fts_rows(org_id, query, where, params, max(limit * 5, 100))
+    rows = _fts_rows(org_id, query, where, params, max(limit * 5, 100), enough=limit)
     scored: list[tuple[float, int, SearchResult]] = []
     initials = [t for t in query.tokens if len(t) == 1] if query.mode == "words" else []
     for entry_id, kind, object_id, title, subtitle, title_folded, relevance in rows:
@@ -481,7 +540,10 @@ def search_entries(
     scored.sort(key=lambda item: (-item[0], item[1]))
     results = [item[2] for item in scored[:limit]]
 
-    if len(results) < limit and query.mode == "words" and any(len(t) >= 3 for t in query.tokens):
+    # A title holding the query as typed shows there is no typo to tolerate: no fuzzy pass (the
+    # costliest part of a search at a million records).
+    typed = query.mode != "words" or any(_as_typed(query.tokens, row[5]) for row in rows)
+    if len(results) < limit and not typed and any(len(t) >= 3 for t in query.tokens):
         found = {item[1] for item in scored}
         fuzzy: list[tuple[float, int, SearchResult]] = []
         for entry_id, kind, object_id, title, subtitle, title_folded in _fuzzy_candidates(org_id, query, where, params):

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.db import IntegrityError, models, transaction
 from django.http import HttpRequest, HttpResponse
-from ninja import Schema, Status
+from ninja import Schema
 from ninja.responses import NinjaJSONEncoder
 
 from rapport.core.errors import Conflict, PreconditionRequired, StaleVersion, ValidationFailed
@@ -55,6 +55,14 @@ def _fingerprint(request: HttpRequest) -> str:
     return digest.hexdigest()
 
 
+def _created(data: dict[str, Any], status: int) -> HttpResponse:
+    """The JSON answer of a create, with the new record's ETag when it is versioned."""
+    response = HttpResponse(json.dumps(data, cls=NinjaJSONEncoder), status=status, content_type="application/json")
+    if isinstance(data.get("version"), int):
+        response["ETag"] = f'"v{data["version"]}"'
+    return response
+
+
 def idempotent(
     out: type[Schema], status: int = 201, *, secret_fields: tuple[str, ...] = ()
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -71,7 +79,8 @@ def idempotent(
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
             key = request.headers.get("Idempotency-Key")
             if key is None:
-                return Status(status, view(request, *args, **kwargs))
+                result = view(request, *args, **kwargs)
+                return _created(out.model_validate(result, from_attributes=True).model_dump(), status)
             if not _KEY.match(key):
                 raise ValidationFailed(
                     "invalid_idempotency_key",
@@ -88,16 +97,13 @@ def idempotent(
                         "This Idempotency-Key was used for a different request.",
                         field="Idempotency-Key",
                     )
-                replay = HttpResponse(
-                    bytes(previous.response_body), status=previous.status_code, content_type="application/json"
-                )
+                replay = _created(json.loads(bytes(previous.response_body)), previous.status_code)
                 replay["Idempotent-Replayed"] = "true"
                 return replay
             try:
                 with transaction.atomic():
                     result = view(request, *args, **kwargs)
                     data = out.model_validate(result, from_attributes=True).model_dump()
-                    body = json.dumps(data, cls=NinjaJSONEncoder).encode()
                     stored = {**data, **dict.fromkeys(secret_fields)}
                     IdempotencyRecord.objects.create(
                         org_id=actor.org_id,
@@ -113,7 +119,7 @@ def idempotent(
                 raise Conflict(
                     "idempotency_key_in_use", "A request with this Idempotency-Key is already being processed."
                 ) from None
-            return HttpResponse(body, status=status, content_type="application/json")
+            return _created(data, status)
 
         return wrapper
 

@@ -147,3 +147,31 @@ class SearchEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}#{self.object_id} {self.title}"
+
+
+class CustomField(OrgScopedModel):
+    """A field a workspace admin added to an entity (contact, company, …); values live in its `custom` JSON.
+
+    `key` is the stable name in the API, filters and storage and never changes; `label` is what
+    people see and may be renamed freely. A deleted field keeps its row (with `deleted_at`) until
+    a task has removed its values from every record, so its key cannot be reused in between.
+    """
+
+    entity = models.CharField(max_length=30)
+    key = models.CharField(max_length=40)
+    label = models.CharField(max_length=100)
+    type = models.CharField(max_length=20)
+    help_text = models.CharField(max_length=300, blank=True, default="")
+    required = models.BooleanField(default=False)
+    unique = models.BooleanField(default=False)
+    default = models.JSONField(null=True, blank=True)
+    options = models.JSONField(default=list, blank=True)
+    position = models.PositiveIntegerField(default=0)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["org", "entity", "key"], name="customfield_unique_key")]
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.label

@@ -75,7 +75,11 @@ def paginate(
     if not 1 <= limit <= MAX_LIMIT:
         raise ValidationFailed("invalid_limit", f"limit must be between 1 and {MAX_LIMIT}.", field="limit")
     names = [name.lstrip("-") for name in ordering]
-    fields = [qs.model._meta.get_field(name) for name in names]
+    # An ordering name is a model field, or an annotation (a computed sort such as a custom field).
+    fields = [
+        qs.query.annotations[name].output_field if name in qs.query.annotations else qs.model._meta.get_field(name)
+        for name in names
+    ]
     qs = qs.order_by(*ordering)
     if cursor:
         values = _decode(cursor, fields)  # type: ignore[arg-type]
@@ -92,5 +96,8 @@ def paginate(
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1]
-        next_cursor = _encode([getattr(last, field.attname) for field in fields])  # type: ignore[union-attr]
+        attnames = [name if name in qs.query.annotations else f.attname for name, f in zip(names, fields, strict=True)]  # type: ignore[union-attr]
+        # Rows are model instances, or dicts from `.values()` (whose keys are the ordering names).
+        values = [last[name] for name in names] if isinstance(last, dict) else [getattr(last, a) for a in attnames]
+        next_cursor = _encode(values)
     return Page(items=rows, next_cursor=next_cursor)

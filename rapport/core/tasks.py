@@ -57,3 +57,11 @@ def purge_idempotency_records() -> None:
 
     cutoff = timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
     IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
+
+
+@db_task(retries=3, retry_delay=60)
+def purge_custom_field(field_id: int) -> None:
+    """Remove a deleted custom field's values from every record, then the field (idempotent)."""
+    from rapport.core.customfields.definitions import purge_values
+
+    purge_values(field_id)

@@ -28,7 +28,8 @@ def healthz(request: HttpRequest) -> JsonResponse:
     if beat is not None:
         age = (timezone.now() - beat.last_seen).total_seconds()
         worker = {
-            "ok": age <= settings.WORKER_HEARTBEAT_STALE_SECONDS,
+            # A beat from the future (clock skew between machines beyond a minute) is not trusted.
+            "ok": -60 <= age <= settings.WORKER_HEARTBEAT_STALE_SECONDS,
             "last_seen": beat.last_seen.isoformat(),
             "age_seconds": round(age, 1),
         }

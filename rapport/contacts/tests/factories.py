@@ -2,7 +2,7 @@
 
 They write rows directly (no services, no events): tests that are about the services call the
 services themselves. `contact_with(...)` builds a contact with its primary email and phone kept
-in step with the denormalised `email` / `phone` columns, as the services keep them.
+in step with the denormalised `email` / `phone` / `tag_names` columns, as the services keep them.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 import factory
 
 from rapport.accounts.models import Organization
-from rapport.contacts.models import Company, Contact, ContactEmail, ContactPhone, Tag
+from rapport.contacts.models import Company, Contact, ContactEmail, ContactPhone, Tag, set_tag_names
 from rapport.testing.factories import OrganizationFactory
 
 
@@ -81,6 +81,8 @@ def contact_with(
     for name in tags:
         tag, _ = Tag.objects.get_or_create(org=org, name=name)
         contact.tags.add(tag)
+    if tags:
+        set_tag_names(contact, contact.tags.all())  # as the services keep it
     return contact
 
 

@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from rapport.accounts.models import Organization
 from rapport.accounts.roles import Role
-from rapport.contacts import normalize
 from rapport.contacts.models import Contact, ContactEmail, ContactPhone, Tag
 from rapport.contacts.tests.factories import CompanyFactory, api_error, contact_with
+from rapport.core import normalize
 from rapport.core.models import Event, IdempotencyRecord
 from rapport.testing.factories import TeamFactory, make_principal
 
@@ -296,6 +296,7 @@ def test_repeating_a_create_with_the_same_idempotency_key_creates_one_contact(ap
     first = client.post(URL, payload, **{"Idempotency-Key": "contact-jo"})
     again = client.post(URL, payload, **{"Idempotency-Key": "contact-jo"})
     assert first.status_code == again.status_code == 201
+    assert first["ETag"] == again["ETag"] == '"v1"'
     assert again["Idempotent-Replayed"] == "true"
     assert again.json() == first.json()
     assert Contact.objects.count() == 1 and ContactEmail.objects.count() == 1
@@ -488,6 +489,7 @@ def test_restore_brings_the_contact_back_with_its_relations(api, admin, org):
     assert resp.status_code == 200, resp.content
     body = resp.json()
     assert body["deleted_at"] is None
+    assert resp["ETag"] == f'"v{body["version"]}"' and body["version"] == 3  # created, trashed, restored
     assert [e["email"] for e in body["emails"]] == ["jo@example.org"]
     assert [p["number"] for p in body["phones"]] == ["+12125550134"]
     assert sorted(body["tags"]) == ["partner", "vip"]

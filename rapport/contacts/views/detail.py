@@ -34,8 +34,11 @@ from rapport.contacts.views.common import (
     parse_before,
 )
 from rapport.core.access import can_write
+from rapport.core.customfields.definitions import fields_of
 from rapport.core.errors import ApplicationError, NotFound, PermissionDenied, StaleVersion
+from rapport.core.models import CustomField
 from rapport.core.principal import Principal
+from rapport.web.custom_fields import shown_values
 
 TIMELINE_PAGE = 30
 CONTACTS_ON_COMPANY_PAGE = 50
@@ -49,6 +52,7 @@ class SectionSpec:
 
 CONTACT_SECTIONS: dict[str, SectionSpec] = {
     "details": SectionSpec("Details", f.ContactDetailsForm),
+    "custom": SectionSpec("Custom fields", f.CustomFieldsForm),
     "channels": SectionSpec("Email and phone", f.ContactChannelsForm),
     "address": SectionSpec("Address", f.AddressForm),
     "preferences": SectionSpec("Communication preferences", f.PreferencesForm),
@@ -58,6 +62,7 @@ CONTACT_SECTIONS: dict[str, SectionSpec] = {
 }
 COMPANY_SECTIONS: dict[str, SectionSpec] = {
     "details": SectionSpec("Details", f.CompanyDetailsForm),
+    "custom": SectionSpec("Custom fields", f.CustomFieldsForm),
     "address": SectionSpec("Address", f.AddressForm),
     "tags": SectionSpec("Tags", f.TagsForm),
     "description": SectionSpec("Description", f.DescriptionForm),
@@ -87,6 +92,8 @@ class Kind:
 
 CONTACT = Kind("contact")
 COMPANY = Kind("company")
+# The section of the workspace's own fields: shown only when the entity has some.
+CUSTOM = "custom"
 
 
 def _section(
@@ -98,8 +105,13 @@ def _section(
     form: f.RecordForm | None = None,
     notice: str = "",
     notice_kind: str = "error",
+    definitions: list[CustomField] | None = None,
 ) -> dict[str, Any]:
     spec = kind.sections[name]
+    custom = []
+    if name == CUSTOM:
+        definitions = fields_of(record.org_id, kind.name) if definitions is None else definitions
+        custom = shown_values(definitions, record.custom)
     return {
         "name": name,
         "title": spec.title,
@@ -110,14 +122,26 @@ def _section(
         "url": reverse(f"{kind.prefix}section", args=[record.pk, name]),
         "edit_url": reverse(f"{kind.prefix}section_edit", args=[record.pk, name]),
         "can_edit": can_edit,
+        "custom_values": custom,
     }
 
 
-def _blank_form(kind: Kind, record: Any, name: str, actor: Principal) -> f.RecordForm:
+def _blank_form(
+    kind: Kind, record: Any, name: str, actor: Principal, definitions: list[CustomField] | None = None
+) -> f.RecordForm:
     form_class = kind.sections[name].form
     initial = form_class.initial_for(record)  # type: ignore[attr-defined]
     initial["version"] = record.version
-    return form_class(initial=initial, member_choices=member_choices(actor), prefix=name)
+    return form_class(initial=initial, prefix=name, **_form_kwargs(kind, name, actor, definitions))
+
+
+def _form_kwargs(
+    kind: Kind, name: str, actor: Principal, definitions: list[CustomField] | None = None
+) -> dict[str, Any]:
+    """What a section's form needs besides its data: the owner choices, or the custom field definitions."""
+    if name == CUSTOM:
+        return {"custom_fields": fields_of(actor.org_id, kind.name) if definitions is None else definitions}
+    return {"member_choices": member_choices(actor)}
 
 
 def _timeline_context(request: HttpRequest, kind: Kind, record: Any, actor: Principal) -> dict[str, Any]:
@@ -172,13 +196,24 @@ def _page(
         return not_found(request)
     editable = can_write(actor, record, kind.entity)
     editing = editing or (request.GET.get("edit") or "")
+    definitions = fields_of(actor.org_id, kind.name)
     sections = []
     for name in kind.sections:
+        if name == CUSTOM and not definitions:
+            continue
         section_form = None
         if editable and name == editing:
-            section_form = form or _blank_form(kind, record, name, actor)
+            section_form = form or _blank_form(kind, record, name, actor, definitions)
         sections.append(
-            _section(kind, record, name, can_edit=editable, form=section_form, notice=notice if name == editing else "")
+            _section(
+                kind,
+                record,
+                name,
+                can_edit=editable,
+                form=section_form,
+                notice=notice if name == editing else "",
+                definitions=definitions,
+            )
         )
     context: dict[str, Any] = {
         "record": record,
@@ -228,7 +263,7 @@ def _fragment(
 
 def _section_view(request: HttpRequest, kind: Kind, pk: int, name: str, *, edit: bool) -> HttpResponse:
     actor = actor_of(request)
-    if name not in kind.sections:
+    if name not in kind.sections or (name == CUSTOM and not fields_of(actor.org_id, kind.name)):
         return not_found(request)
     try:
         record = kind.get(actor, pk)
@@ -244,7 +279,7 @@ def _section_view(request: HttpRequest, kind: Kind, pk: int, name: str, *, edit:
         form = _blank_form(kind, record, name, actor)
         return _fragment(request, kind, record, _section(kind, record, name, can_edit=True, form=form))
 
-    form = kind.sections[name].form(request.POST, member_choices=member_choices(actor), prefix=name)
+    form = kind.sections[name].form(request.POST, prefix=name, **_form_kwargs(kind, name, actor))
     if not form.is_valid():
         return _respond_form(request, kind, record, name, form, editable, "", 422)
     lookups: dict[str, tuple[str, str]] = {}

@@ -1,4 +1,5 @@
-"""List pages (contacts, companies), their trash, the create forms, delete and restore."""
+"""List pages (contacts, companies), their bulk actions and saved views, their trash, the create forms,
+delete and restore. What the two lists share (columns, filters, conditions) is in `listing`."""
 
 from __future__ import annotations
 
@@ -13,154 +14,147 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
 from rapport.accounts.decorators import principal_required
+from rapport.accounts.models import Team
 from rapport.accounts.roles import Entity, Mode
-from rapport.contacts import bulk, choices, normalize, saved_views, selectors, services
+from rapport.contacts import bulk, choices, saved_views, selectors, services
 from rapport.contacts.forms import CompanyCreateForm, CompanyFilterForm, ContactCreateForm, ContactFilterForm
 from rapport.contacts.models import Company, Contact
+from rapport.contacts.views import listing
 from rapport.contacts.views.common import actor_of, add_errors, company_by_name, forbidden, member_choices, not_found
+from rapport.contacts.views.listing import ListSpec
 from rapport.core.access import scope
+from rapport.core.customfields.definitions import fields_of
 from rapport.core.errors import ApplicationError, NotFound, PermissionDenied, ValidationFailed
-from rapport.core.filtering import Condition, parse_conditions
 from rapport.core.pagination import paginate
 from rapport.core.principal import Principal
 
 PAGE_SIZE = 50
 UNDO_KEY = "contacts_undo"
-COLUMN_KEYS = {"Name": "full_name", "Email": "email", "Company": "company", "Stage": "lifecycle_stage"}
-COLUMN_KEYS |= {"Country": "country", "Owner": "owner", "Created": "created_at"}
 
-# (label, sort key or "" when the column does not sort)
-CONTACT_COLUMNS = [
-    ("Name", "full_name"),
-    ("Email", "email"),
-    ("Company", ""),
-    ("Stage", "lifecycle_stage"),
-    ("Country", "country"),
-    ("Owner", ""),
-    ("Created", "created_at"),
+BULK_ACTIONS = [
+    ("assign_owner", "Assign owner"),
+    ("add_tag", "Add tag"),
+    ("remove_tag", "Remove tag"),
+    ("set_lifecycle_stage", "Change lifecycle stage"),
+    ("trash", "Move to trash"),
 ]
-COMPANY_COLUMNS = [
-    ("Name", "name"),
-    ("Domain", "domain"),
-    ("Industry", "industry"),
-    ("Country", "country"),
-    ("Owner", ""),
-    ("Created", "created_at"),
-]
+COMPANY_BULK_ACTIONS = [(value, label) for value, label in BULK_ACTIONS if value in bulk.COMPANY_ACTIONS]
+
+CONTACTS = ListSpec(
+    kind="contact",
+    entity=Entity.CONTACT,
+    noun="contact",
+    plural="contacts",
+    columns=[
+        ("full_name", "Name", "full_name"),
+        ("email", "Email", "email"),
+        ("company", "Company", ""),
+        ("lifecycle_stage", "Stage", "lifecycle_stage"),
+        ("country", "Country", "country"),
+        ("owner", "Owner", ""),
+        ("created_at", "Created", "created_at"),
+    ],
+    filter_form=ContactFilterForm,
+    select=selectors.contact_list,
+    text_fields=("email", "full_name"),
+    choice_field="lifecycle_stage",
+    template="contacts/contact_list.html",
+    default_sort="-created_at",
+    list_route="contacts:list",
+    bulk_route="contacts:bulk",
+    view_save_route="contacts:view_save",
+    bulk_service=bulk.contact_bulk_update,
+    bulk_actions=BULK_ACTIONS,
+)
+COMPANIES = ListSpec(
+    kind="company",
+    entity=Entity.COMPANY,
+    noun="company",
+    plural="companies",
+    columns=[
+        ("name", "Name", "name"),
+        ("domain", "Domain", "domain"),
+        ("industry", "Industry", "industry"),
+        ("country", "Country", "country"),
+        ("owner", "Owner", ""),
+        ("created_at", "Created", "created_at"),
+    ],
+    filter_form=CompanyFilterForm,
+    select=selectors.company_list,
+    text_fields=("domain", "name"),
+    choice_field="industry",
+    template="contacts/company_list.html",
+    default_sort="name",
+    list_route="contacts:company_list",
+    bulk_route="contacts:company_bulk",
+    view_save_route="contacts:company_view_save",
+    bulk_service=bulk.company_bulk_update,
+    bulk_actions=COMPANY_BULK_ACTIONS,
+)
 
 
-def _columns(request: HttpRequest, spec: list[tuple[str, str]], current: str) -> list[dict[str, Any]]:
-    """Column headers: a sortable one links to the list sorted by it (again: the other direction)."""
-    query = request.GET.copy()
-    query.pop("cursor", None)
-    columns = []
-    for label, key in spec:
-        column: dict[str, Any] = {"label": label, "url": "", "sort": "", "key": COLUMN_KEYS.get(label, "")}
-        if key:
-            ascending = current == key
-            query["sort"] = f"-{key}" if ascending else key
-            column["url"] = "?" + query.urlencode()
-            column["sort"] = "ascending" if current == key else "descending" if current == f"-{key}" else ""
-        columns.append(column)
-    return columns
-
-
-def _sort_options(spec: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """The choices of the "Sort by" select (the column headers do the same on wide screens)."""
-    options = []
-    for label, key in spec:
-        if key == "created_at":
-            options += [(f"-{key}", "Newest first"), (key, "Oldest first")]
-        elif key:
-            options += [(key, f"{label} A to Z"), (f"-{key}", f"{label} Z to A")]
-    return options
-
-
-def _filter_conditions(data: dict[str, Any], text_fields: tuple[str, str], choice_field: str) -> list[Condition]:
-    conditions = []
-    q = (data.get("q") or "").strip()
-    if q:
-        by_email, by_name = text_fields
-        conditions.append(Condition(by_email if "@" in q else by_name, "contains", q))
-    if data.get(choice_field):
-        conditions.append(Condition(choice_field, "eq", data[choice_field]))
-    if data.get("owner"):
-        conditions.append(Condition("owner_id", "eq", data["owner"]))
-    if data.get("country"):
-        conditions.append(Condition("country", "eq", normalize.country(data["country"], field="filter.country")))
-    if data.get("tag"):
-        conditions.append(Condition("tag", "eq", data["tag"].strip()))
-    return conditions
-
-
-def _list_page(
-    request: HttpRequest,
-    *,
-    entity: Entity,
-    form_class: type[Any],
-    select: Callable[..., Any],
-    columns: list[tuple[str, str]],
-    text_fields: tuple[str, str],
-    choice_field: str,
-    template: str,
-    default_sort: str,
-) -> HttpResponse:
+def _list_page(request: HttpRequest, spec: ListSpec) -> HttpResponse:
+    if "ff" in request.GET:  # the filter row: field / condition / value become one filter=field:op:value
+        query = listing.added_filter(request.GET)
+        return redirect(listing.list_url(spec) + (f"?{query.urlencode()}" if query else ""))
     actor = actor_of(request)
     members = member_choices(actor)
-    form = form_class(request.GET or None, member_choices=members)
+    definitions = fields_of(actor.org_id, spec.kind)
+    views = listing.visible_views(actor, spec)
+    view = listing.view_of(views, request.GET)
+    form = spec.filter_form(request.GET or None, member_choices=members)
+    sort = request.GET.get("sort") or (view.sort if view is not None else "")
+    shown = listing.shown_columns(spec, definitions, request.GET.getlist("columns"), view)
+    can_bulk = actor.can(spec.entity, Mode.WRITE)
     page = None
+    matching: int | None = None
     error = None
-    sort = request.GET.get("sort") or ""
-    views = list(saved_views.saved_view_list(actor=actor, entity="contact")) if entity is Entity.CONTACT else []
-    view = next((v for v in views if str(v.pk) == request.GET.get("view")), None)
-    shown = set(saved_views.COLUMNS["contact"])
-    if view is not None:
-        sort = sort or view.sort
-        shown = set(view.columns or shown) | {"full_name"}
-    if form.is_bound and not form.is_valid():
-        error = "Some filters are not valid: " + "; ".join(
-            f"{form.fields[name].label or name}: {' '.join(errs)}" if name in form.fields else " ".join(errs)
-            for name, errs in form.errors.items()
-        )
-    else:
-        try:
-            data = form.cleaned_data if form.is_bound else {}
-            conditions = _filter_conditions(data, text_fields, choice_field)
-            conditions += parse_conditions(request.GET.getlist("filter")[:50])
-            if view is not None:
-                conditions += parse_conditions(view.conditions)
-            qs, ordering = select(actor=actor, conditions=conditions, sort=sort or None)
-            page = paginate(qs, cursor=request.GET.get("cursor") or None, limit=PAGE_SIZE, ordering=ordering)
-        except ApplicationError as exc:
-            error = exc.message
+    try:
+        conditions, _raw = listing.conditions_for(spec, form, request.GET, view)
+        qs, ordering = spec.select(actor=actor, conditions=conditions, sort=sort or None)
+        page = paginate(qs, cursor=request.GET.get("cursor") or None, limit=PAGE_SIZE, ordering=ordering)
+        if can_bulk and page.items:
+            matching = qs.order_by()[: listing.COUNT_CAP + 1].count()
+    except ApplicationError as exc:
+        error = exc.message
     query = request.GET.copy()
     query.pop("cursor", None)
+    current_sort = sort or spec.default_sort
+    teams = (
+        list(Team.objects.filter(org_id=actor.org_id, pk__in=actor.team_ids).order_by("name").values_list("pk", "name"))
+        if actor.team_ids
+        else []
+    )
     return render(
         request,
-        template,
+        spec.template,
         {
+            "spec": spec,
             "form": form,
             "page": page,
+            "rows": listing.custom_cells(page.items, definitions, shown) if page is not None else [],
             "error": error,
-            "columns": [
-                c
-                for c in _columns(request, columns, sort or default_sort)
-                if entity is not Entity.CONTACT or c["key"] in shown
-            ],
+            "columns": listing.column_headers(request, spec, definitions, shown, current_sort),
             "shown": shown,
             "views": views,
             "view": view,
-            "column_choices": [(key, label) for label, key in COLUMN_KEYS.items()],
-            "teams": actor.team_ids,
-            "sort": sort or default_sort,
-            "sort_options": _sort_options(columns),
+            "column_choices": listing.column_choices(spec, definitions),
+            "teams": teams,
+            "sort": current_sort,
+            "sort_options": listing.sort_options(spec, definitions, shown, current_sort),
             "query": query.urlencode(),
-            "filtered": any(v for k, v in request.GET.items() if k not in {"sort", "cursor"}),
-            "can_create": actor.can(entity, Mode.WRITE),
+            "query_items": [(k, v) for k, values in query.lists() for v in values],
+            "filter_fields": listing.filter_field_choices(spec, definitions),
+            "operators": list(listing.OPERATORS.items()),
+            "active_filters": listing.active_filters(spec, definitions, query, listing.list_url(spec)),
+            "filtered": any(v for k, v in request.GET.items() if k not in {"sort", "cursor", "columns"}),
+            "can_create": actor.can(spec.entity, Mode.WRITE),
             "undo": request.session.pop(UNDO_KEY, None),
-            "bulk": entity is Entity.CONTACT and actor.can(entity, Mode.WRITE),
-            "bulk_actions": BULK_ACTIONS,
-            "stages": choices.LIFECYCLE_STAGES.choices,
+            "bulk": can_bulk,
+            "bulk_actions": spec.bulk_actions,
+            "matching": matching,
+            "matching_label": listing.count_label(matching),
+            "stages": choices.LIFECYCLE_STAGES.choices if spec.kind == "contact" else [],
             "members": members,
         },
         status=200 if page is not None else 400,
@@ -171,34 +165,116 @@ def _list_page(
 @login_required
 @principal_required
 def contact_list(request: HttpRequest) -> HttpResponse:
-    return _list_page(
-        request,
-        entity=Entity.CONTACT,
-        form_class=ContactFilterForm,
-        select=selectors.contact_list,
-        columns=CONTACT_COLUMNS,
-        text_fields=("email", "full_name"),
-        choice_field="lifecycle_stage",
-        template="contacts/contact_list.html",
-        default_sort="-created_at",
-    )
+    return _list_page(request, CONTACTS)
 
 
 @require_safe
 @login_required
 @principal_required
 def company_list(request: HttpRequest) -> HttpResponse:
-    return _list_page(
-        request,
-        entity=Entity.COMPANY,
-        form_class=CompanyFilterForm,
-        select=selectors.company_list,
-        columns=COMPANY_COLUMNS,
-        text_fields=("domain", "name"),
-        choice_field="industry",
-        template="contacts/company_list.html",
-        default_sort="name",
-    )
+    return _list_page(request, COMPANIES)
+
+
+# --- bulk actions and saved views -----------------------------------------------------------
+
+
+def _posted_query(request: HttpRequest) -> QueryDict:
+    """The list's query string the bulk bar or the save-view form was posted from."""
+    return QueryDict(request.POST.get("query", "")[:4000])
+
+
+def _bulk(request: HttpRequest, spec: ListSpec) -> HttpResponse:
+    """Apply one bulk action to the ticked records, or to every record the list (and its view) shows."""
+    actor = actor_of(request)
+    query = _posted_query(request)
+    back = listing.list_url(spec) + (f"?{query.urlencode()}" if query else "")
+    action = request.POST.get("action", "")
+    value = {
+        "assign_owner": request.POST.get("owner") or None,
+        "set_lifecycle_stage": request.POST.get("stage", ""),
+    }.get(action, request.POST.get("tag", ""))
+    everything = request.POST.get("scope") == "all"
+    ids = None if everything else request.POST.getlist("ids")
+    if not everything and not ids:
+        messages.error(request, f"Tick some {spec.plural}, or choose “all matching”.")
+        return redirect(back)
+    if action == "trash" and not request.POST.get("confirm"):
+        messages.error(request, f"Tick “Confirm” to move {spec.plural} to the trash.")
+        return redirect(back)
+    try:
+        form = spec.filter_form(query, member_choices=member_choices(actor))
+        view = listing.view_of(listing.visible_views(actor, spec), query)
+        conditions, _raw = listing.conditions_for(spec, form, query, view)
+        result = spec.bulk_service(actor=actor, conditions=conditions, ids=ids, action=action, value=value)
+    except PermissionDenied:
+        return forbidden(request, f"change {spec.plural} in bulk")
+    except ApplicationError as exc:
+        detail = "; ".join(exc.fields.values()) if exc.fields else exc.message
+        messages.error(request, f"Nothing was changed: {detail}")
+        return redirect(back)
+    text = f"{result.changed} {spec.noun if result.changed == 1 else spec.plural} changed"
+    if result.skipped:
+        text += f", {result.skipped} skipped (you may not change them)"
+    if result.matched - result.changed - result.skipped:
+        text += f", {result.matched - result.changed - result.skipped} already up to date"
+    messages.success(request, text + ".")
+    return redirect(back)
+
+
+def _view_save(request: HttpRequest, spec: ListSpec) -> HttpResponse:
+    """Save the list's current filters (with those of the view it shows), sort and columns as a named view."""
+    actor = actor_of(request)
+    query = _posted_query(request)
+    try:
+        form = spec.filter_form(query, member_choices=member_choices(actor))
+        base = listing.view_of(listing.visible_views(actor, spec), query)
+        _conditions, raw = listing.conditions_for(spec, form, query, base)
+        team = request.POST.get("team") or None
+        view = saved_views.saved_view_create(
+            actor=actor,
+            data={
+                "name": request.POST.get("name", ""),
+                "entity": spec.kind,
+                "conditions": raw,
+                "sort": query.get("sort") or (base.sort if base is not None else ""),
+                "columns": request.POST.getlist("columns"),
+                "team_id": int(team) if team and team.isdigit() else None,
+            },
+        )
+    except ApplicationError as exc:
+        detail = "; ".join(exc.fields.values()) if exc.fields else exc.message
+        messages.error(request, f"The view was not saved: {detail}")
+        return redirect(listing.list_url(spec) + (f"?{query.urlencode()}" if query else ""))
+    messages.success(request, f"View “{view.name}” saved.")
+    return redirect(listing.list_url(spec) + f"?view={view.pk}")
+
+
+@require_POST
+@login_required
+@principal_required
+def contact_bulk(request: HttpRequest) -> HttpResponse:
+    return _bulk(request, CONTACTS)
+
+
+@require_POST
+@login_required
+@principal_required
+def company_bulk(request: HttpRequest) -> HttpResponse:
+    return _bulk(request, COMPANIES)
+
+
+@require_POST
+@login_required
+@principal_required
+def contact_view_save(request: HttpRequest) -> HttpResponse:
+    return _view_save(request, CONTACTS)
+
+
+@require_POST
+@login_required
+@principal_required
+def company_view_save(request: HttpRequest) -> HttpResponse:
+    return _view_save(request, COMPANIES)
 
 
 # --- create --------------------------------------------------------------------------------
@@ -217,7 +293,9 @@ def _create_page(
     actor = actor_of(request)
     if not actor.can(entity, Mode.WRITE):
         return forbidden(request, "create contacts" if entity is Entity.CONTACT else "create companies")
-    form = form_class(request.POST or None, member_choices=member_choices(actor))
+    form = form_class(
+        request.POST or None, member_choices=member_choices(actor), custom_fields=fields_of(actor.org_id, entity.value)
+    )
     if request.method != "POST" and "owner" in form.fields:
         form.initial["owner"] = actor.user_id
     status = 200
@@ -380,88 +458,3 @@ def contact_trash(request: HttpRequest) -> HttpResponse:
 @principal_required
 def company_trash(request: HttpRequest) -> HttpResponse:
     return _trash_page(request, "company")
-
-
-BULK_ACTIONS = [
-    ("assign_owner", "Assign owner"),
-    ("add_tag", "Add tag"),
-    ("remove_tag", "Remove tag"),
-    ("set_lifecycle_stage", "Change lifecycle stage"),
-    ("trash", "Move to trash"),
-]
-
-
-@require_POST
-@login_required
-@principal_required
-def contact_bulk(request: HttpRequest) -> HttpResponse:
-    """Apply one bulk action to the ticked contacts, or to every contact matching the list's filters."""
-    actor = actor_of(request)
-    query = QueryDict(request.POST.get("query", "")[:4000])
-    back = reverse("contacts:list") + (f"?{query.urlencode()}" if query else "")
-    action = request.POST.get("action", "")
-    value = {
-        "assign_owner": request.POST.get("owner") or None,
-        "set_lifecycle_stage": request.POST.get("stage", ""),
-    }.get(action, request.POST.get("tag", ""))
-    everything = request.POST.get("scope") == "all"
-    ids = None if everything else request.POST.getlist("ids")
-    if not everything and not ids:
-        messages.error(request, "Tick some contacts, or choose “all matching”.")
-        return redirect(back)
-    if action == "trash" and not request.POST.get("confirm"):
-        messages.error(request, "Tick “Confirm” to move contacts to the trash.")
-        return redirect(back)
-    form = ContactFilterForm(query, member_choices=member_choices(actor))
-    try:
-        if not form.is_valid():
-            raise ValidationFailed("invalid", "Some filters are not valid.", field="filter")
-        conditions = _filter_conditions(form.cleaned_data, ("email", "full_name"), "lifecycle_stage")
-        conditions += parse_conditions(query.getlist("filter")[:50])
-        result = bulk.contact_bulk_update(actor=actor, conditions=conditions, ids=ids, action=action, value=value)
-    except PermissionDenied:
-        return forbidden(request, "change contacts in bulk")
-    except ApplicationError as exc:
-        detail = "; ".join(exc.fields.values()) if exc.fields else exc.message
-        messages.error(request, f"Nothing was changed: {detail}")
-        return redirect(back)
-    text = f"{result.changed} contact{'s' if result.changed != 1 else ''} changed"
-    if result.skipped:
-        text += f", {result.skipped} skipped (you may not change them)"
-    if result.matched - result.changed - result.skipped:
-        text += f", {result.matched - result.changed - result.skipped} already up to date"
-    messages.success(request, text + ".")
-    return redirect(back)
-
-
-@require_POST
-@login_required
-@principal_required
-def contact_view_save(request: HttpRequest) -> HttpResponse:
-    """Save the contact list's current filters, sort and chosen columns as a named view."""
-    actor = actor_of(request)
-    query = QueryDict(request.POST.get("query", "")[:4000])
-    form = ContactFilterForm(query, member_choices=member_choices(actor))
-    try:
-        if not form.is_valid():
-            raise ValidationFailed("invalid", "Some filters are not valid.", field="filter")
-        conditions = _filter_conditions(form.cleaned_data, ("email", "full_name"), "lifecycle_stage")
-        raw = [f"{c.field}:{c.op}:{c.value}" for c in conditions] + query.getlist("filter")[:50]
-        team = request.POST.get("team") or None
-        view = saved_views.saved_view_create(
-            actor=actor,
-            data={
-                "name": request.POST.get("name", ""),
-                "entity": "contact",
-                "conditions": raw,
-                "sort": query.get("sort", ""),
-                "columns": request.POST.getlist("columns"),
-                "team_id": int(team) if team and team.isdigit() else None,
-            },
-        )
-    except ApplicationError as exc:
-        detail = "; ".join(exc.fields.values()) if exc.fields else exc.message
-        messages.error(request, f"The view was not saved: {detail}")
-        return redirect(reverse("contacts:list") + (f"?{query.urlencode()}" if query else ""))
-    messages.success(request, f"View “{view.name}” saved.")
-    return redirect(reverse("contacts:list") + f"?view={view.pk}")

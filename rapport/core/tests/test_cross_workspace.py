@@ -14,7 +14,8 @@ from rapport.accounts import services
 from rapport.accounts.models import ApiToken, Invitation, Membership, Team
 from rapport.accounts.roles import Role
 from rapport.conftest import ApiClient
-from rapport.core.models import Event
+from rapport.core.customfields.definitions import custom_field_create
+from rapport.core.models import CustomField, Event
 from rapport.core.principal import Principal
 from rapport.testing.factories import MembershipFactory
 
@@ -26,6 +27,7 @@ class WorkspaceB:
     token: ApiToken
     token_secret: str
     invitation: Invitation
+    custom_field: CustomField
 
 
 @pytest.fixture
@@ -35,13 +37,18 @@ def b(other_admin: Principal) -> WorkspaceB:
     team = services.team_create(actor=other_admin, name="B team", member_ids=[member.pk])
     token, secret = services.token_create(actor=other_admin, name="B token", scope="write")
     invitation = services.invitation_create(actor=other_admin, email="invitee@example.org", role="sales")
-    return WorkspaceB(member=member, team=team, token=token, token_secret=secret, invitation=invitation)
+    field = custom_field_create(
+        actor=other_admin, data={"entity": "contact", "label": "Tier", "type": "choice", "options": ["Gold"]}
+    )
+    return WorkspaceB(
+        member=member, team=team, token=token, token_secret=secret, invitation=invitation, custom_field=field
+    )
 
 
 def _snapshot(b: WorkspaceB) -> dict[str, Any]:
     """Everything about B's records that a write could change, including team membership."""
     snap: dict[str, Any] = {}
-    for name in ("member", "team", "token", "invitation"):
+    for name in ("member", "team", "token", "invitation", "custom_field"):
         obj = getattr(b, name)
         fresh = type(obj).objects.filter(pk=obj.pk).first()
         snap[name] = fresh and {f.attname: getattr(fresh, f.attname) for f in type(obj)._meta.concrete_fields}
@@ -61,17 +68,30 @@ ID_ENDPOINTS: list[tuple[str, str, dict[str, Any] | None]] = [
     ("get", "/api/v1/tokens/{token_id}", None),
     ("delete", "/api/v1/tokens/{token_id}", None),
     ("delete", "/api/v1/members/invitations/{invitation_id}", None),
+    ("get", "/api/v1/custom-fields/{field_id}", None),
+    ("patch", "/api/v1/custom-fields/{field_id}", {"label": "Taken over", "options": []}),
+    ("delete", "/api/v1/custom-fields/{field_id}", None),
 ]
+# Paths with a parameter that is not a record id.
+NOT_RECORD_IDS = {("get", "/api/v1/custom-fields/schema/{entity}")}
 
 
 def _url(template: str, b: WorkspaceB) -> str:
-    return template.format(member_id=b.member.pk, team_id=b.team.pk, token_id=b.token.pk, invitation_id=b.invitation.pk)
+    return template.format(
+        member_id=b.member.pk,
+        team_id=b.team.pk,
+        token_id=b.token.pk,
+        invitation_id=b.invitation.pk,
+        field_id=b.custom_field.pk,
+    )
 
 
 def _send(client: ApiClient, method: str, url: str, body: dict[str, Any] | None) -> Any:
     if method == "patch":
         # The right version, so that only the workspace can be the reason for a refusal.
         return client.patch(url, body, **{"If-Match": '"v1"'})
+    if method == "delete" and "/custom-fields/" in url:
+        url += "?confirm=tier"  # the right confirmation, so that only the workspace can be the reason
     return getattr(client, method)(url)
 
 
@@ -104,7 +124,7 @@ def test_every_endpoint_that_takes_an_id_is_covered():
         if "{" in path and not path.startswith(OTHER_APPS)
         for method in ops
     }
-    assert documented == {(method, template) for method, template, _ in ID_ENDPOINTS}
+    assert documented - NOT_RECORD_IDS == {(method, template) for method, template, _ in ID_ENDPOINTS}
 
 
 @pytest.mark.parametrize("role", [Role.VIEWER, Role.SALES])

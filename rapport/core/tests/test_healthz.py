@@ -111,3 +111,13 @@ def test_healthz_only_answers_get(client, db, method):
     resp = getattr(client, method)("/healthz")
     assert resp.status_code == 405
     assert not WorkerHeartbeat.objects.exists()
+
+
+def test_a_heartbeat_far_in_the_future_does_not_count_as_a_live_worker(client, db):
+    WorkerHeartbeat.objects.create(name=HEARTBEAT_NAME, last_seen=timezone.now() + timedelta(minutes=5))
+    assert _health(client)[1]["worker"]["ok"] is False
+
+
+def test_a_heartbeat_a_few_seconds_ahead_still_counts(client, db):
+    WorkerHeartbeat.objects.create(name=HEARTBEAT_NAME, last_seen=timezone.now() + timedelta(seconds=20))
+    assert _health(client)[1]["worker"]["ok"] is True

@@ -1,4 +1,5 @@
-// Rapport's own small behaviours: the phone menu, "/" to search, closing menus with Escape.
+// Rapport's own small behaviours: the phone menu, "/" to search, closing menus with Escape,
+// inline-edit refusals, fields shown for some choices only, the filter row's conditions.
 (function () {
   "use strict";
   document.addEventListener("click", function (event) {
@@ -38,6 +39,40 @@
       event.detail.shouldSwap = true;
       event.detail.isError = false;
     }
+  });
+  // A block marked data-shown-for="<select id>:<value>,<value>" shows only while that select has one of
+  // those values (the options of a new custom field appear for choice types only). Without script all show.
+  function syncShownFor() {
+    document.querySelectorAll("[data-shown-for]").forEach(function (block) {
+      var spec = block.getAttribute("data-shown-for").split(":");
+      var select = document.getElementById(spec[0]);
+      if (select) { block.hidden = spec[1].split(",").indexOf(select.value) === -1; }
+    });
+  }
+  // The filter row offers only the conditions the chosen field supports (its option's data-ops).
+  function syncFilterOps(select) {
+    var ops = document.getElementById(select.getAttribute("data-filter-field"));
+    var chosen = select.options[select.selectedIndex];
+    if (!ops || !chosen) { return; }
+    var allowed = (chosen.getAttribute("data-ops") || "").split(" ");
+    var firstAllowed = null;
+    Array.prototype.forEach.call(ops.options, function (option) {
+      var ok = allowed.indexOf(option.value) !== -1;
+      option.hidden = !ok;
+      option.disabled = !ok;
+      if (ok && firstAllowed === null) { firstAllowed = option; }
+    });
+    if (ops.selectedOptions.length === 0 || ops.selectedOptions[0].disabled) {
+      if (firstAllowed) { firstAllowed.selected = true; }
+    }
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target.matches("select")) { syncShownFor(); }
+    if (event.target.matches("[data-filter-field]")) { syncFilterOps(event.target); }
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    syncShownFor();
+    document.querySelectorAll("[data-filter-field]").forEach(syncFilterOps);
   });
   // When a section's edit form is swapped in, put the cursor in its first field.
   document.addEventListener("htmx:afterSwap", function (event) {

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from rapport.contacts import choices, normalize
+from rapport.contacts import choices
+from rapport.core import normalize
 from rapport.core.errors import ValidationFailed
 
 TODAY = date(2025, 6, 15)

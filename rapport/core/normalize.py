@@ -1,4 +1,4 @@
-"""Validation and normalisation of the values stored on contacts and companies.
+"""Validation and normalisation of the values Rapport stores (emails, phones, countries, URLs, …).
 
 Pure functions: each takes what a person, the API or an importer sent, returns the one form
 Rapport stores, or raises ``ValidationFailed(code, message, field=...)`` with a message a user
