@@ -20,7 +20,7 @@ from django.test.utils import CaptureQueriesContext
 
 from rapport.contacts import bulk, services
 from rapport.contacts.models import Company, Contact, Tag
-from rapport.contacts.selectors import COMPANY_FILTERS, CONTACT_FILTERS, company_list, contact_list
+from rapport.contacts.selectors import COMPANY_FILTERS, CONTACT_FILTERS, INDEXED_SORTS, company_list, contact_list
 from rapport.contacts.tests.factories import CompanyFactory, ContactEmailFactory, ContactPhoneFactory, contact_with
 from rapport.core.filtering import Condition
 from rapport.testing.factories import TeamFactory
@@ -349,8 +349,13 @@ def _plan(select: Any, **kwargs: Any) -> str:
         return "\n".join(str(row[-1]) for row in cursor.fetchall())
 
 
-CONTACT_SORTS = sorted(name for name, spec in CONTACT_FILTERS.items() if spec.sortable)
-COMPANY_SORTS = sorted(name for name, spec in COMPANY_FILTERS.items() if spec.sortable)
+CONTACT_SORTS = sorted(INDEXED_SORTS["contact"])
+COMPANY_SORTS = sorted(INDEXED_SORTS["company"])
+
+
+def test_indexed_sorts_are_sortable_fields():
+    assert INDEXED_SORTS["contact"] <= {n for n, spec in CONTACT_FILTERS.items() if spec.sortable}
+    assert INDEXED_SORTS["company"] <= {n for n, spec in COMPANY_FILTERS.items() if spec.sortable}
 
 
 @pytest.mark.parametrize(
