@@ -147,7 +147,7 @@ class ContactDetailsForm(VersionMixin, RecordForm):
             "first_name": contact.first_name,
             "last_name": contact.last_name,
             "job_title": contact.job_title,
-            "company": contact.company.name if contact.company else "",
+            "company": contact.live_company.name if contact.live_company else "",
             "profession": contact.profession,
             "birth_date": contact.birth_date,
             "gender": contact.gender,
@@ -320,7 +320,7 @@ class CompanyDetailsForm(VersionMixin, RecordForm):
             "size": company.size,
             "annual_revenue": "" if company.annual_revenue is None else company.annual_revenue,
             "revenue_currency": company.revenue_currency,
-            "parent": company.parent.name if company.parent else "",
+            "parent": company.live_parent.name if company.live_parent else "",
             "owner": company.owner_id or "",
         }
 

@@ -140,6 +140,12 @@ class Company(OwnedModel, Address):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def live_parent(self) -> Company | None:
+        """The parent company, unless it is in the trash."""
+        parent = self.parent
+        return parent if parent is not None and parent.deleted_at is None else None
+
 
 class Contact(OwnedModel, Address):
     first_name = models.CharField(max_length=100, blank=True, default="")
@@ -198,6 +204,12 @@ class Contact(OwnedModel, Address):
 
     def __str__(self) -> str:
         return self.full_name or self.email or f"Contact {self.pk}"
+
+    @property
+    def live_company(self) -> Company | None:
+        """The company, unless it is in the trash (the link stays, so a restore brings it back)."""
+        company = self.company
+        return company if company is not None and company.deleted_at is None else None
 
     @property
     def age(self) -> int | None:

@@ -141,6 +141,11 @@ class ContactListItem(Schema):
         return list(obj.tag_names)
 
     @staticmethod
+    def resolve_company(obj: Any) -> dict[str, Any] | None:
+        company = obj.live_company
+        return None if company is None else {"id": company.pk, "name": company.name}
+
+    @staticmethod
     def resolve_owner(obj: Any) -> dict[str, Any] | None:
         return {"id": obj.owner.pk, "name": obj.owner.display_name, "email": obj.owner.email} if obj.owner else None
 
@@ -215,6 +220,11 @@ class CompanyOut(Schema):
     @staticmethod
     def resolve_tags(obj: Any) -> list[str]:
         return list(obj.tag_names)
+
+    @staticmethod
+    def resolve_parent(obj: Any) -> dict[str, Any] | None:
+        parent = obj.live_parent
+        return None if parent is None else {"id": parent.pk, "name": parent.name}
 
     @staticmethod
     def resolve_owner(obj: Any) -> dict[str, Any] | None:

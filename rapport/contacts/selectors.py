@@ -292,17 +292,18 @@ def list_values(qs: QuerySet[Any], ordering: tuple[str, ...]) -> QuerySet[Any]:
     """`qs` (of contact_list / company_list) as dict rows of what a list item shows, in one query,
     plus the ordering values (the next page's cursor is made of them)."""
     columns, joined = (
-        (CONTACT_ITEM_COLUMNS, ("company_id", "company__name"))
+        (CONTACT_ITEM_COLUMNS, ("company_id", "company__name", "company__deleted_at"))
         if qs.model is Contact
-        else (COMPANY_ITEM_COLUMNS, ("parent_id", "parent__name"))
+        else (COMPANY_ITEM_COLUMNS, ("parent_id", "parent__name", "parent__deleted_at"))
     )
     extra = [name.lstrip("-") for name in ordering if name.lstrip("-") not in columns]
     return qs.values(*columns, *joined, *_JOINED_COLUMNS, *extra)
 
 
 def _ref(row: dict[str, Any], name: str) -> dict[str, Any] | None:
+    """A joined record as {id, name}; None when there is none, or it is in the trash."""
     pk = row[f"{name}_id"]
-    return None if pk is None else {"id": pk, "name": row[f"{name}__name"]}
+    return None if pk is None or row.get(f"{name}__deleted_at") else {"id": pk, "name": row[f"{name}__name"]}
 
 
 def _related(item: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from rapport.accounts.decorators import principal_required
 from rapport.accounts.roles import Entity
 from rapport.contacts import forms as f
 from rapport.contacts import selectors, services
+from rapport.contacts.facts import facts_for
 from rapport.contacts.timeline import timeline, timeline_kinds
 from rapport.contacts.views.common import (
     actor_of,
@@ -220,6 +221,7 @@ def _page(
         "kind": kind.name,
         "can_edit": editable,
         "sections": sections,
+        "extra_facts": facts_for(actor=actor, subject_type=kind.name, record=record),
         **_timeline_context(request, kind, record, actor),
     }
     if kind.name == "company":
@@ -392,7 +394,8 @@ def _facts_view(request: HttpRequest, kind: Kind, pk: int) -> HttpResponse:
         record = kind.get(actor, pk)
     except NotFound:
         return not_found(request)
-    return render(request, f"contacts/_{kind.name}_facts.html", {"record": record})
+    extra = facts_for(actor=actor, subject_type=kind.name, record=record)
+    return render(request, f"contacts/_{kind.name}_facts.html", {"record": record, "extra_facts": extra})
 
 
 @require_safe
