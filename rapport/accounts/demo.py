@@ -11,6 +11,7 @@ from rapport.accounts import services
 from rapport.accounts.models import Membership, Organization, Team, User
 from rapport.accounts.roles import Role
 from rapport.core.principal import Principal
+from rapport.core.tasks import refresh_planner_statistics
 
 DEMO_NAME = "Acme Demo"
 DEMO_SLUG = "acme-demo"
@@ -72,4 +73,5 @@ def build_demo(*, password: str = DEFAULT_PASSWORD) -> DemoResult:
             services.team_update(actor=actor, team=team, expected_version=None, member_ids=member_ids)
     for step in DEMO_STEPS:
         step(actor)
+    refresh_planner_statistics()  # thousands of rows were just added: let the planner know
     return DemoResult(org=org, logins=[(role.label, email) for role, email, _ in DEMO_USERS])

@@ -23,7 +23,8 @@ from faker import Faker
 from rapport.accounts.models import Membership, Team
 from rapport.contacts import choices
 from rapport.contacts.models import Company, Contact, ContactEmail, ContactPhone, Tag
-from rapport.core.models import Event
+from rapport.core.customfields.definitions import custom_field_create
+from rapport.core.models import CustomField, Event
 from rapport.core.normalize import domain as normalize_domain
 from rapport.core.normalize import full_name
 from rapport.core.principal import Principal
@@ -190,6 +191,45 @@ def _contact_rows(
     return rows, contact_points
 
 
+DEMO_CUSTOM_FIELDS: list[dict[str, Any]] = [
+    {"entity": "contact", "key": "loyalty_tier", "label": "Loyalty tier", "type": "choice"}
+    | {"options": ["Bronze", "Silver", "Gold", "Platinum"], "help_text": "Their tier in the loyalty programme."},
+    {"entity": "contact", "key": "newsletter", "label": "Newsletter", "type": "boolean"},
+    {"entity": "contact", "key": "interests", "label": "Interests", "type": "multi_choice"}
+    | {"options": ["Hardware", "Software", "Services", "Training"]},
+    {"entity": "company", "key": "contract_renewal", "label": "Contract renewal", "type": "date"},
+    {"entity": "company", "key": "seats", "label": "Seats", "type": "number"},
+]
+
+
+def _demo_custom_fields(actor: Principal) -> None:
+    """A few custom fields, so the demo shows them in forms, lists and filters."""
+    existing = set(CustomField.objects.filter(org_id=actor.org_id).values_list("entity", "key"))
+    for spec in DEMO_CUSTOM_FIELDS:
+        if (spec["entity"], spec["key"]) not in existing:
+            custom_field_create(actor=actor, data=spec)
+
+
+def _demo_custom_values(contacts: list[Contact], companies: list[Company]) -> None:
+    rng = random.Random(SEED + 1)  # noqa: S311 (its own stream: the other demo data stays as it was)
+    interests = ["Hardware", "Software", "Services", "Training"]
+    for contact in contacts:
+        values: dict[str, Any] = {}
+        if contact.lifecycle_stage in {"customer", "evangelist"}:
+            values["loyalty_tier"] = rng.choices(["Bronze", "Silver", "Gold", "Platinum"], [50, 30, 15, 5])[0]
+        if rng.random() < 0.6:
+            values["newsletter"] = rng.random() < 0.7
+        if rng.random() < 0.4:
+            values["interests"] = [i for i in interests if rng.random() < 0.4] or [rng.choice(interests)]
+        contact.custom = values
+    today = date(2026, 11, 1)
+    for company in companies:
+        company.custom = {
+            "contract_renewal": (today + timedelta(days=rng.randrange(-60, 400))).isoformat(),
+            "seats": rng.randrange(1, 500),
+        }
+
+
 @transaction.atomic
 def add_demo_contacts(actor: Principal) -> None:
     """Fill the demo workspace with companies and contacts, once."""
@@ -208,6 +248,7 @@ def add_demo_contacts(actor: Principal) -> None:
     teams: list[int | None] = [None, *Team.objects.filter(org_id=actor.org_id).values_list("pk", flat=True)]
     tags = [Tag.objects.get_or_create(org_id=actor.org_id, name=name)[0] for name in TAGS]
 
+    _demo_custom_fields(actor)
     companies = _company_rows(actor, fakers, rng, owners, teams)
     for batch in _batched(companies):
         Company.objects.bulk_create(batch)
@@ -217,6 +258,9 @@ def add_demo_contacts(actor: Principal) -> None:
     Company.objects.bulk_update(companies[50:150], ["parent"])
 
     contacts, points = _contact_rows(actor, fakers, rng, owners, teams, companies)
+    _demo_custom_values(contacts, companies)
+    Company.objects.bulk_update(companies, ["custom"], batch_size=BATCH)
+
     for batch in _batched(contacts):
         Contact.objects.bulk_create(batch)
     contacts = list(Contact.objects.filter(org_id=actor.org_id).order_by("id"))
