@@ -3,14 +3,17 @@
 Every form turns its cleaned data into the mapping `services.contact_*` / `company_*` take
 (`to_data`), and places a service's ValidationFailed.fields back on its own fields
 (`add_service_error`, with `FIELD_MAP` translating the services' names such as "emails.0.email").
+The "Email and phone" section's form, a row per email and phone, is in `channel_forms`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
+from django.urls import reverse
 
 from rapport.accounts.forms import ServiceErrorsMixin
 from rapport.contacts import choices
@@ -94,6 +97,34 @@ class RecordForm(ServiceErrorsMixin, forms.Form):
         return data
 
 
+class CompanyNameInput(forms.TextInput):
+    """A company's name with type-ahead: a <datalist> that htmx fills from the suggestions endpoint.
+
+    The endpoint reads the typed text under the input's own name (`field` names it), as htmx sends
+    it. Without script it is a plain text input.
+    """
+
+    template_name = "contacts/widgets/company_name.html"
+
+    def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
+        context = super().get_context(name, value, attrs)
+        widget = context["widget"]
+        list_id = f"{widget['attrs'].get('id') or name}_suggestions"
+        widget["list_id"] = list_id
+        widget["attrs"].update(
+            {
+                "list": list_id,
+                "autocomplete": "off",
+                "hx-get": f"{reverse('contacts:company_suggest')}?{urlencode({'field': name})}",
+                "hx-trigger": "input changed delay:200ms",
+                "hx-target": f"#{list_id}",
+                "hx-swap": "innerHTML",
+                "hx-sync": "this:replace",
+            }
+        )
+        return context
+
+
 def _text(label: str | None = None, max_length: int = 200, **kwargs: Any) -> forms.CharField:
     return forms.CharField(label=label, max_length=max_length, required=False, **kwargs)
 
@@ -111,7 +142,9 @@ class ContactCreateForm(RecordForm):
     last_name = _text(max_length=100, widget=forms.TextInput(attrs={"autocomplete": "off"}))
     email = _text("Primary email", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "off"}))
     phone = _text("Primary phone", max_length=40, widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}))
-    company = _text("Company", help_text="The exact name of an existing company.")
+    company = _text(
+        "Company", widget=CompanyNameInput, help_text="An existing company's name: type a few letters for suggestions."
+    )
     job_title = _text(max_length=150)
     lifecycle_stage = forms.ChoiceField(choices=choices.LIFECYCLE_STAGES.choices, initial="lead")
     owner = forms.ChoiceField(required=False)
@@ -130,7 +163,11 @@ class ContactDetailsForm(VersionMixin, RecordForm):
     first_name = _text(max_length=100)
     last_name = _text(max_length=100)
     job_title = _text(max_length=150)
-    company = _text("Company", help_text="The exact name of an existing company; empty for none.")
+    company = _text(
+        "Company",
+        widget=CompanyNameInput,
+        help_text="An existing company's name (type for suggestions); empty for none.",
+    )
     profession = _text(max_length=150)
     birth_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     gender = forms.ChoiceField(choices=choices.GENDERS.choices)
@@ -164,36 +201,6 @@ class ContactDetailsForm(VersionMixin, RecordForm):
         if data.get("birth_date") is None:
             data["birth_date"] = None
         return data
-
-
-class ContactChannelsForm(VersionMixin, RecordForm):
-    email = _text("Primary email", max_length=254, widget=forms.EmailInput)
-    phone = _text("Primary phone", max_length=40, widget=forms.TextInput(attrs={"type": "tel"}))
-
-    @staticmethod
-    def initial_for(contact: Contact) -> dict[str, Any]:
-        return {"email": contact.email, "phone": contact.phone}
-
-    def data_for(self, contact: Contact) -> dict[str, Any]:
-        """Emails and phones with the primary ones replaced; the others are kept as they are."""
-        email, phone = self.cleaned_data["email"].strip(), self.cleaned_data["phone"].strip()
-        emails: list[dict[str, Any]] = [
-            {"email": e.email, "kind": e.kind, "is_primary": False} for e in contact.emails.all() if not e.is_primary
-        ]
-        primary_email = next((e for e in contact.emails.all() if e.is_primary), None)
-        if email:
-            emails.insert(
-                0, {"email": email, "kind": primary_email.kind if primary_email else "work", "is_primary": True}
-            )
-        phones: list[dict[str, Any]] = [
-            {"number": p.number, "kind": p.kind, "is_primary": False} for p in contact.phones.all() if not p.is_primary
-        ]
-        primary_phone = next((p for p in contact.phones.all() if p.is_primary), None)
-        if phone:
-            phones.insert(
-                0, {"number": phone, "kind": primary_phone.kind if primary_phone else "mobile", "is_primary": True}
-            )
-        return {"emails": emails, "phones": phones}
 
 
 class AddressForm(VersionMixin, RecordForm):
@@ -306,7 +313,11 @@ class CompanyDetailsForm(VersionMixin, RecordForm):
     size = forms.ChoiceField(choices=_blank(choices.COMPANY_SIZES), required=False, label="Size")
     annual_revenue = _text("Annual revenue", max_length=30)
     revenue_currency = _text("Currency", max_length=3, help_text="ISO 4217, such as EUR.")
-    parent = _text("Parent company", help_text="The exact name of an existing company; empty for none.")
+    parent = _text(
+        "Parent company",
+        widget=CompanyNameInput,
+        help_text="An existing company's name (type for suggestions); empty for none.",
+    )
     owner = forms.ChoiceField(required=False)
 
     @staticmethod

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -254,6 +254,55 @@ def company_get(*, actor: Principal, company_id: object, mode: Mode = Mode.READ,
     return access(
         actor, base.select_related("parent", "owner", "team").prefetch_related("tags"), company_id, Entity.COMPANY, mode
     )
+
+
+COMPANY_SUGGESTIONS = 10
+
+
+@dataclass(frozen=True)
+class CompanySuggestion:
+    """A company offered while typing a company's name; `shared`: another suggestion has its name."""
+
+    id: int
+    name: str
+    city: str
+    domain: str
+    shared: bool
+
+    @property
+    def value(self) -> str:
+        """What picking it puts in the input: its name, or "name (#id)" when the name is not unique."""
+        return f"{self.name} (#{self.id})" if self.shared else self.name
+
+    @property
+    def detail(self) -> str:
+        """What tells apart companies of one name: city and domain ("" for a name that is unique)."""
+        return " · ".join(part for part in (self.city, self.domain) if part) if self.shared else ""
+
+
+def company_suggest(*, actor: Principal, prefix: str, limit: int = COMPANY_SUGGESTIONS) -> list[CompanySuggestion]:
+    """Up to `limit` live companies the actor may read whose name starts with `prefix` (any case), by name.
+
+    One query. It reads one row more than it returns, so that a name the last suggestion shares with
+    the next company is known to be shared; names equal but for case count as the same name (the
+    look-up by name ignores case too).
+    """
+    prefix = prefix.strip()[:200]
+    if not prefix or limit < 1:
+        return []
+    rows = list(
+        scope(actor, Company.objects.alive(), Entity.COMPANY)
+        .filter(name__istartswith=prefix)
+        .order_by("name", "id")
+        .values_list("id", "name", "city", "domain")[: limit + 1]
+    )
+    counts: dict[str, int] = {}
+    for _pk, name, _city, _domain in rows:
+        counts[name.casefold()] = counts.get(name.casefold(), 0) + 1
+    return [
+        CompanySuggestion(id=pk, name=name, city=city, domain=domain, shared=counts[name.casefold()] > 1)
+        for pk, name, city, domain in rows[:limit]
+    ]
 
 
 def company_subsidiaries(*, actor: Principal, company: Company) -> QuerySet[Company]:

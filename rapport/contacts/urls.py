@@ -1,6 +1,6 @@
 from django.urls import path
 
-from rapport.contacts.views import detail, lists
+from rapport.contacts.views import detail, lists, suggest
 
 app_name = "contacts"
 urlpatterns = [
@@ -19,6 +19,7 @@ urlpatterns = [
     path("companies/", lists.company_list, name="company_list"),
     path("companies/new/", lists.company_create, name="company_create"),
     path("companies/trash/", lists.company_trash, name="company_trash"),
+    path("companies/suggest/", suggest.company_suggest, name="company_suggest"),
     path("companies/bulk/", lists.company_bulk, name="company_bulk"),
     path("companies/views/save/", lists.company_view_save, name="company_view_save"),
     path("companies/<int:company_id>/", detail.company_detail, name="company_detail"),

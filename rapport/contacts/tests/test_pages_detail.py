@@ -148,11 +148,12 @@ def test_an_invalid_inline_edit_shows_the_field_error_and_writes_nothing(web, ad
     before = _snapshot(Contact, contact.pk)
     resp = web(admin).post(
         f"/contacts/{contact.pk}/section/channels/edit/",
-        {"channels-version": contact.version, "channels-email": "nope", "channels-phone": ""},
+        {"channels-version": contact.version, "channels-email_rows": 1, "channels-email_0": "nope"}
+        | {"channels-email_kind_0": "work", "channels-phone_rows": 0},
         **HX,
     )
     assert resp.status_code == 422
-    assert 'id="id_channels-email_error"' in resp.content.decode()
+    assert 'id="id_channels-email_0_error"' in resp.content.decode()
     assert _snapshot(Contact, contact.pk) == before
 
 
@@ -162,7 +163,13 @@ def test_editing_the_primary_email_keeps_the_other_emails(web, admin):
     )
     web(admin).post(
         f"/contacts/{contact.pk}/section/channels/edit/",
-        {"channels-version": contact.version, "channels-email": "ada@new.example", "channels-phone": "+33142685300"},
+        {
+            "channels-version": contact.version,
+            **{"channels-email_rows": 2, "channels-email_primary": "0"},
+            **{"channels-email_0": "ada@new.example", "channels-email_kind_0": "work"},
+            **{"channels-email_1": "home@example.org", "channels-email_kind_1": "personal"},
+            **{"channels-phone_rows": 1, "channels-phone_0": "+33142685300", "channels-phone_kind_0": "work"},
+        },
         **HX,
     )
     contact.refresh_from_db()

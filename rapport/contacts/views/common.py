@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
+from django.db.models import Case, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.dateparse import parse_datetime
@@ -43,19 +45,38 @@ def member_choices(actor: Principal) -> list[tuple[int, str]]:
     ]
 
 
-def company_by_name(actor: Principal, name: str) -> tuple[int | None, str]:
+# "Acme (#12)": a name with the company's number, as suggestions show a name that several companies share.
+NAME_WITH_ID = re.compile(r"^(?P<name>.*?)\s*\(#(?P<id>\d{1,18})\)$")
+
+
+def company_by_name(actor: Principal, name: str, *, current: int | None = None) -> tuple[int | None, str]:
     """(id, "") of the visible, live company named `name` (case-insensitive); (None, "") for no name.
 
-    For an unknown name: (0, message). 0 is no company's id, so the service still validates the
-    whole record and reports its other errors too; the caller shows `message` on the field.
+    A name several visible companies share picks none: (0, a message asking which one), unless one
+    of them is `current` (the record's company now, so an unchanged form still saves). Such a
+    company is named "<name> (#<id>)", as the suggestions show it. For an unknown name: (0, message).
+    0 is no company's id, so the service still validates the whole record and reports its other
+    errors too; the caller shows `message` on the field.
     """
     name = name.strip()
     if not name:
         return None, ""
-    company = scope(actor, Company.objects.alive(), Entity.COMPANY).filter(name__iexact=name).order_by("id").first()
-    if company is None:
-        return 0, f"No company is named “{name}”."
-    return company.pk, ""
+    visible = scope(actor, Company.objects.alive(), Entity.COMPANY)
+    first_current = Case(When(pk=current, then=Value(0)), default=Value(1)) if current else Value(1)
+    found = list(visible.filter(name__iexact=name).order_by(first_current, "id").values_list("pk", flat=True)[:2])
+    if len(found) == 1 or (found and found[0] == current):
+        return found[0], ""
+    if found:
+        return 0, (
+            f"Several companies are named “{name}”: pick one from the suggestions, or add its number,"
+            f" such as “{name} (#{found[0]})”."
+        )
+    numbered = NAME_WITH_ID.match(name)
+    if numbered:
+        pk = visible.filter(pk=int(numbered["id"]), name__iexact=numbered["name"]).values_list("pk", flat=True).first()
+        if pk is not None:
+            return pk, ""
+    return 0, f"No company is named “{name}”."
 
 
 def add_errors(form: Any, exc: ApplicationError, lookups: dict[str, tuple[str, str]]) -> None:

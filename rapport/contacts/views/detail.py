@@ -23,6 +23,7 @@ from rapport.accounts.decorators import principal_required
 from rapport.accounts.roles import Entity
 from rapport.contacts import forms as f
 from rapport.contacts import selectors, services
+from rapport.contacts.channel_forms import ContactChannelsForm
 from rapport.contacts.facts import facts_for
 from rapport.contacts.timeline import timeline, timeline_kinds
 from rapport.contacts.views.common import (
@@ -49,12 +50,14 @@ CONTACTS_ON_COMPANY_PAGE = 50
 class SectionSpec:
     title: str
     form: type[f.RecordForm]
+    # The template of the form's inputs; by default every field in a grid (contacts/_section_fields.html).
+    form_template: str = "contacts/_section_fields.html"
 
 
 CONTACT_SECTIONS: dict[str, SectionSpec] = {
     "details": SectionSpec("Details", f.ContactDetailsForm),
     "custom": SectionSpec("Custom fields", f.CustomFieldsForm),
-    "channels": SectionSpec("Email and phone", f.ContactChannelsForm),
+    "channels": SectionSpec("Email and phone", ContactChannelsForm, "contacts/sections/contact_channels_form.html"),
     "address": SectionSpec("Address", f.AddressForm),
     "preferences": SectionSpec("Communication preferences", f.PreferencesForm),
     "tags": SectionSpec("Tags", f.TagsForm),
@@ -120,6 +123,7 @@ def _section(
         "notice": notice,
         "notice_kind": notice_kind,
         "template": f"contacts/sections/{kind.name}_{name}.html",
+        "form_template": spec.form_template,
         "url": reverse(f"{kind.prefix}section", args=[record.pk, name]),
         "edit_url": reverse(f"{kind.prefix}section_edit", args=[record.pk, name]),
         "can_edit": can_edit,
@@ -275,9 +279,11 @@ def _section_view(request: HttpRequest, kind: Kind, pk: int, name: str, *, edit:
     denied = f"You may view this {kind.name} but not change it."
     if not edit:
         return _fragment(request, kind, record, _section(kind, record, name, can_edit=editable))
+    if not editable:
+        if request.method == "POST" and not is_htmx(request):
+            return render(request, "contacts/forbidden.html", {"what": f"change this {kind.name}"}, status=403)
+        return _fragment(request, kind, record, _section(kind, record, name, can_edit=False, notice=denied), 403)
     if request.method != "POST":
-        if not editable:
-            return _fragment(request, kind, record, _section(kind, record, name, can_edit=False, notice=denied), 403)
         form = _blank_form(kind, record, name, actor)
         return _fragment(request, kind, record, _section(kind, record, name, can_edit=True, form=form))
 
@@ -321,13 +327,16 @@ def _respond_form(
 
 
 def _data_for(form: Any, record: Any, actor: Principal, lookups: dict[str, tuple[str, str]]) -> dict[str, Any]:
-    """The services' input for a saved section (company names resolved to ids, failures in `lookups`)."""
-    if isinstance(form, f.ContactChannelsForm):
-        return form.data_for(record)
+    """The services' input for a saved section (company names resolved to ids, failures in `lookups`).
+
+    The record's current company (or parent) is passed along, so that its name keeps naming it even
+    when another visible company has the same name.
+    """
     data = form.to_data()
     for form_field, service_field in (("company", "company_id"), ("parent", "parent_id")):
         if form_field in form.cleaned_data:
-            data[service_field], message = company_by_name(actor, form.cleaned_data[form_field])
+            current = getattr(record, service_field)
+            data[service_field], message = company_by_name(actor, form.cleaned_data[form_field], current=current)
             lookups[service_field] = (form_field, message)
     return data
 
