@@ -9,6 +9,7 @@ timeline and the audit trail are not empty. Run again, it leaves existing demo d
 from __future__ import annotations
 
 import random
+import unicodedata
 from collections.abc import Callable, Iterable
 from datetime import date, timedelta
 from decimal import Decimal
@@ -101,7 +102,8 @@ def _company_rows(
         if name in seen:
             continue
         seen.add(name)
-        slug = "".join(ch for ch in name.lower() if ch.isalnum())[:30] or f"company{len(rows)}"
+        ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+        slug = "".join(ch for ch in ascii_name.lower() if ch.isalnum())[:30] or f"company{len(rows)}"
         domain = normalize_domain(f"{slug}.example", field="domain") if slug else ""
         rows.append(
             Company(
@@ -154,7 +156,8 @@ def _contact_rows(
         )
         last = fake.last_name()
         company = rng.choice(companies) if rng.random() < 0.7 else None
-        local = "".join(ch for ch in f"{first}.{last}".lower() if ch.isalnum() or ch == ".")
+        ascii_name = unicodedata.normalize("NFKD", f"{first}.{last}").encode("ascii", "ignore").decode()
+        local = "".join(ch for ch in ascii_name.lower() if ch.isalnum() or ch == ".")
         email = f"{local}{i}@{company.domain if company else 'mail.example'}"
         age_days = int(rng.triangular(18 * 365, 80 * 365, 38 * 365))
         stage = rng.choices(stages, weights)[0]

@@ -444,3 +444,11 @@ def test_saved_views_accept_only_live_custom_columns(admin, other_admin):
     with pytest.raises(ValidationFailed):
         saved_views.saved_view_create(actor=admin, data={"name": "v", "entity": "company", "columns": ["custom.tier"]})
     assert SavedView.objects.count() == 1
+
+
+def test_active_filters_read_as_sentences_and_each_removes_itself(web, admin, fields):
+    _contact(admin, custom={"tier": "Gold"})
+    html = web(admin).get("/contacts/?filter=custom.tier:in:Gold,Silver&filter=country:empty").content.decode()
+    assert "Loyalty tier is one of Gold, Silver" in html
+    assert "(a,b,…) Gold" not in html  # the operator select's hint is not part of the sentence
+    assert "/contacts/?filter=country%3Aempty" in html  # removing the first keeps the second

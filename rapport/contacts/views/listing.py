@@ -258,7 +258,9 @@ def active_filters(
     for index, item in enumerate(raw):
         name, _, rest = item.partition(":")
         op, _, value = rest.partition(":")
-        text = f"{labels.get(name, name)} {OPERATORS.get(op, op)}" + (f" {value}" if op not in NO_VALUE else "")
+        shown = ", ".join(v for v in str(value).split(",") if v) if op in {"in", "between"} else value
+        verb = OPERATORS.get(op, op).split(" (")[0]  # without the "(a,b,…)" hint of the select
+        text = f"{labels.get(name, name)} {verb}" + (f" {shown}" if op not in NO_VALUE else "")
         remaining = query.copy()
         remaining.pop("cursor", None)
         remaining.setlist("filter", raw[:index] + raw[index + 1 :])
