@@ -666,6 +666,8 @@ def _sort_value(type_: str, value: Any) -> Any:
         return (1, value["amount"])
     if type_ == "boolean":
         return (1, int(value))
+    if type_ == "choice":  # in the options' order, not alphabetically
+        return (1, ["Bronze", "Silver", "Gold"].index(value))
     return (1, value)
 
 

@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models import Case, Q, Value, When
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.db.models.functions import Cast, Coalesce
+from django.db.models.lookups import Exact
 
 from rapport.core.customfields.definitions import ENTITIES, fields_of
 from rapport.core.customfields.types import MAX_INT, TYPES, FieldType, is_empty
@@ -118,6 +119,12 @@ def _sort_expression(field: CustomField, path: str, annotation: Any) -> Any:
         return Coalesce(annotation, Value(-MAX_INT - 1), output_field=models.BigIntegerField())
     if field.type in {FieldType.DECIMAL, FieldType.MONEY}:
         return Coalesce(annotation, Value(LOWEST_NUMBER), output_field=models.FloatField())
+    if field.type == FieldType.CHOICE:  # in the order the admin gave the options (Bronze < Silver < Gold)
+        return Case(
+            *(When(Exact(annotation, Value(option)), then=Value(rank)) for rank, option in enumerate(field.options)),
+            default=Value(-1),
+            output_field=models.IntegerField(),
+        )
     return Coalesce(annotation, Value(""), output_field=models.TextField())
 
 
