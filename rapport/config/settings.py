@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "rapport.core",
     "rapport.accounts",
     "rapport.contacts",
+    "rapport.activities",
     "rapport.web",
 ]
 

@@ -10,5 +10,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("rapport.accounts.urls")),
     path("", include("rapport.contacts.urls")),
+    path("", include("rapport.activities.urls")),
     path("", include("rapport.web.urls")),
 ]

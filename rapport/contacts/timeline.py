@@ -47,7 +47,12 @@ SubjectIds = Sequence[int] | QuerySet[Any]
 
 @dataclass(frozen=True)
 class TimelineItem:
-    """One entry of a timeline. `lines` are optional detail lines (such as "City: Paris → Lyon")."""
+    """One entry of a timeline. `lines` are optional detail lines (such as "City: Paris → Lyon").
+
+    `html` is an optional body already made safe by its source (sanitised HTML, such as rendered
+    Markdown); `key` identifies the underlying record, so that an item several subjects reach (an
+    activity with a company and its contacts, on the company's roll-up) is shown once.
+    """
 
     at: datetime
     kind: str
@@ -58,6 +63,8 @@ class TimelineItem:
     lines: tuple[str, ...] = field(default_factory=tuple)
     subject: str = ""
     url: str = ""
+    html: str = ""
+    key: str = ""
 
 
 Source = Callable[[Principal, str, SubjectIds, int, datetime | None], list[TimelineItem]]
@@ -101,7 +108,15 @@ def timeline(
         for subject_type, ids in subjects:
             items.extend(source(actor, subject_type, ids, limit, before))
     items.sort(key=lambda item: item.at, reverse=True)
-    return items[:limit]
+    seen: set[str] = set()
+    unique = []
+    for item in items:
+        if item.key:
+            if item.key in seen:
+                continue
+            seen.add(item.key)
+        unique.append(item)
+    return unique[:limit]
 
 
 # --- the contacts app's own source: Event rows ----------------------------------------------

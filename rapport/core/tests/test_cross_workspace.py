@@ -13,6 +13,8 @@ import pytest
 from rapport.accounts import services
 from rapport.accounts.models import ApiToken, Invitation, Membership, Team
 from rapport.accounts.roles import Role
+from rapport.activities.models import Activity
+from rapport.activities.services import activity_create
 from rapport.conftest import ApiClient
 from rapport.core.customfields.definitions import custom_field_create
 from rapport.core.models import CustomField, Event
@@ -28,6 +30,7 @@ class WorkspaceB:
     token_secret: str
     invitation: Invitation
     custom_field: CustomField
+    activity: Activity
 
 
 @pytest.fixture
@@ -40,15 +43,22 @@ def b(other_admin: Principal) -> WorkspaceB:
     field = custom_field_create(
         actor=other_admin, data={"entity": "contact", "label": "Tier", "type": "choice", "options": ["Gold"]}
     )
+    activity = activity_create(actor=other_admin, data={"kind": "note", "body": "B's note"})
     return WorkspaceB(
-        member=member, team=team, token=token, token_secret=secret, invitation=invitation, custom_field=field
+        member=member,
+        team=team,
+        token=token,
+        token_secret=secret,
+        invitation=invitation,
+        custom_field=field,
+        activity=activity,
     )
 
 
 def _snapshot(b: WorkspaceB) -> dict[str, Any]:
     """Everything about B's records that a write could change, including team membership."""
     snap: dict[str, Any] = {}
-    for name in ("member", "team", "token", "invitation", "custom_field"):
+    for name in ("member", "team", "token", "invitation", "custom_field", "activity"):
         obj = getattr(b, name)
         fresh = type(obj).objects.filter(pk=obj.pk).first()
         snap[name] = fresh and {f.attname: getattr(fresh, f.attname) for f in type(obj)._meta.concrete_fields}
@@ -71,6 +81,10 @@ ID_ENDPOINTS: list[tuple[str, str, dict[str, Any] | None]] = [
     ("get", "/api/v1/custom-fields/{field_id}", None),
     ("patch", "/api/v1/custom-fields/{field_id}", {"label": "Taken over", "options": []}),
     ("delete", "/api/v1/custom-fields/{field_id}", None),
+    ("get", "/api/v1/activities/{activity_id}", None),
+    ("patch", "/api/v1/activities/{activity_id}", {"subject": "Taken over", "body": "Taken over"}),
+    ("delete", "/api/v1/activities/{activity_id}", None),
+    ("post", "/api/v1/activities/{activity_id}/restore", None),
 ]
 # Paths with a parameter that is not a record id.
 NOT_RECORD_IDS = {("get", "/api/v1/custom-fields/schema/{entity}")}
@@ -83,6 +97,7 @@ def _url(template: str, b: WorkspaceB) -> str:
         token_id=b.token.pk,
         invitation_id=b.invitation.pk,
         field_id=b.custom_field.pk,
+        activity_id=b.activity.pk,
     )
 
 

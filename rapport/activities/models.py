@@ -1,0 +1,81 @@
+"""Activities: calls, meetings, emails, notes, SMS and chats, linked to contacts, a company and users.
+
+The body is stored as Markdown source only; it is rendered (and sanitised) when shown, see
+`rapport.activities.markdown`. Deleting moves an activity to the trash (`deleted_at`).
+
+`ActivityContact` is the link to each participating contact; it repeats the activity's
+`occurred_at` (kept in step by the services) so that a contact's timeline is one walk of the
+`(org, contact, -occurred_at)` index, however many activities the workspace holds.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from rapport.activities.choices import Direction, Kind, Outcome
+from rapport.contacts.models import Contact
+from rapport.core.models import OwnedModel
+
+ALIVE = Q(deleted_at__isnull=True)
+
+
+class ActivityQuerySet(models.QuerySet["Activity"]):
+    def alive(self) -> ActivityQuerySet:
+        return self.filter(deleted_at__isnull=True)
+
+    def trashed(self) -> ActivityQuerySet:
+        return self.filter(deleted_at__isnull=False)
+
+
+class Activity(OwnedModel):
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    direction = models.CharField(max_length=10, choices=Direction.choices, blank=True, default="")
+    subject = models.CharField(max_length=200, blank=True, default="")
+    body = models.TextField(blank=True, default="", help_text="Markdown source")
+    occurred_at = models.DateTimeField()
+    duration = models.PositiveIntegerField(null=True, blank=True, help_text="Seconds")
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, blank=True, default="")
+    company = models.ForeignKey(
+        "contacts.Company", null=True, blank=True, on_delete=models.SET_NULL, related_name="activities"
+    )
+    contacts: models.ManyToManyField[Contact, ActivityContact] = models.ManyToManyField(
+        Contact, through="ActivityContact", blank=True, related_name="activities"
+    )
+    users = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ActivityQuerySet.as_manager()
+
+    class Meta:
+        verbose_name_plural = "activities"
+        indexes = [
+            models.Index(fields=["org", "-occurred_at", "-id"], name="activity_org_time", condition=ALIVE),
+            models.Index(fields=["org", "company", "-occurred_at", "-id"], name="activity_company_time"),
+            models.Index(fields=["org", "owner", "-occurred_at", "-id"], name="activity_owner_time", condition=ALIVE),
+            models.Index(fields=["org", "kind", "-occurred_at", "-id"], name="activity_kind_time", condition=ALIVE),
+            models.Index(fields=["org", "-created_at", "-id"], name="activity_created", condition=ALIVE),
+            models.Index(
+                fields=["org", "-deleted_at", "-id"], name="activity_trash", condition=Q(deleted_at__isnull=False)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.subject or f"{self.get_kind_display()} {self.pk}"
+
+
+class ActivityContact(models.Model):
+    """A contact taking part in an activity (with the activity's time, for the timeline index)."""
+
+    org = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="+")
+    activity = models.ForeignKey(Activity, on_delete=models.CASCADE, related_name="contact_links")
+    contact = models.ForeignKey("contacts.Contact", on_delete=models.CASCADE, related_name="activity_links")
+    occurred_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["activity", "contact"], name="activitycontact_unique")]
+        indexes = [models.Index(fields=["org", "contact", "-occurred_at"], name="activitycontact_timeline")]
+
+    def __str__(self) -> str:
+        return f"{self.activity_id} ↔ {self.contact_id}"

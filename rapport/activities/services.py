@@ -1,0 +1,390 @@
+"""Writes of activities. Every path (the API, the contact and company pages) goes through here.
+
+Input is a mapping of field → value; every value is validated, and all field errors of one
+activity are reported together (ValidationFailed with `fields`). Nothing is written unless the
+whole activity is valid, and every write records its event in the same transaction.
+
+Participants are given as a list of references, each naming one contact by `contact_id`, `email`
+or `phone` (matched to the workspace's contacts through their emails and phones; a phone is
+normalised in the workspace's default region). A reference matches only living contacts the actor
+may read; one that matches none is refused by name. An email or phone shared by several contacts
+links each of them: the activity then shows on each of their timelines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from rapport.accounts.models import Membership
+from rapport.accounts.roles import Entity, Level, Mode
+from rapport.activities.choices import Direction, Kind, Outcome
+from rapport.activities.models import Activity, ActivityContact
+from rapport.contacts.cleaning import FieldErrors, default_region
+from rapport.contacts.models import Company, Contact, ContactEmail, ContactPhone
+from rapport.core import normalize
+from rapport.core.access import can_write, require_entity, scope
+from rapport.core.errors import ApplicationError, PermissionDenied, StaleVersion, ValidationFailed
+from rapport.core.events import diff, record_event
+from rapport.core.principal import Principal
+
+FIELDS = {
+    "kind",
+    "direction",
+    "subject",
+    "body",
+    "occurred_at",
+    "duration",
+    "outcome",
+    "company_id",
+    "owner_id",
+    "participants",
+    "user_ids",
+}
+SUBJECT_MAX = 200
+BODY_MAX = 20000
+DURATION_MAX = 24 * 3600
+MAX_PARTICIPANTS = 50
+MAX_USERS = 50
+FUTURE_LIMIT = timedelta(days=5 * 366)
+
+
+def _choice(value: Any, allowed: type[Kind] | type[Direction] | type[Outcome], name: str, errors: FieldErrors) -> str:
+    if value is None or value == "":
+        return ""
+    if not isinstance(value, str) or value not in allowed.values:
+        errors.add(name, f"Choose one of: {', '.join(allowed.values)}.")
+        return ""
+    return value
+
+
+def _text(value: Any, name: str, max_length: int, errors: FieldErrors) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        errors.add(name, "Enter text.")
+        return ""
+    if "\x00" in value:
+        errors.add(name, "Text may not contain NUL characters.")
+        return ""
+    value = value.strip()
+    if len(value) > max_length:
+        errors.add(name, f"At most {max_length} characters.")
+    return value
+
+
+def _when(value: Any, errors: FieldErrors) -> datetime | None:
+    parsed: datetime | None
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str):
+        try:
+            parsed = parse_datetime(value.strip())
+        except ValueError:
+            parsed = None
+    else:
+        parsed = None
+    if parsed is None:
+        errors.add("occurred_at", "Enter a date and time (ISO 8601).")
+        return None
+    if timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed)
+    if parsed.year < 1900 or parsed > timezone.now() + FUTURE_LIMIT:
+        errors.add("occurred_at", "Enter a date between 1900 and five years from now.")
+        return None
+    return parsed
+
+
+def _duration(value: Any, errors: FieldErrors) -> int | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        errors.add("duration", "Enter a whole number of seconds.")
+        return None
+    if not 0 <= value <= DURATION_MAX:
+        errors.add("duration", f"Enter between 0 and {DURATION_MAX} seconds (24 hours).")
+        return None
+    return value
+
+
+def _company(actor: Principal, value: Any, errors: FieldErrors) -> Company | None:
+    if value is None:
+        return None
+    company = (
+        scope(actor, Company.objects.alive(), Entity.COMPANY).filter(pk=value).first()
+        if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63
+        else None
+    )
+    if company is None:
+        errors.add("company_id", f"No company with the id {value}.")
+    return company
+
+
+def _member_ids(actor: Principal, ids: list[int]) -> set[int]:
+    return set(
+        Membership.objects.filter(org_id=actor.org_id, is_active=True, user_id__in=ids).values_list(
+            "user_id", flat=True
+        )
+    )
+
+
+def _owner(actor: Principal, value: Any, errors: FieldErrors) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**63:
+        errors.add("owner_id", "Give a user id.")
+        return None
+    if not _member_ids(actor, [value]):
+        errors.add("owner_id", f"No member with the id {value}.")
+        return None
+    if value != actor.user_id and actor.level(Entity.ACTIVITY, Mode.WRITE) is Level.OWN:
+        errors.add("owner_id", "Your role lets you log activities only as their owner.")
+        return None
+    return value
+
+
+def _users(actor: Principal, value: Any, errors: FieldErrors) -> list[int] | None:
+    if value is None:
+        return []
+    if not isinstance(value, list) or len(value) > MAX_USERS:
+        errors.add("user_ids", f"Give at most {MAX_USERS} user ids as a list.")
+        return None
+    ids = []
+    for item in value:
+        if isinstance(item, bool) or not isinstance(item, int) or not 0 < item < 2**63:
+            errors.add("user_ids", "Give user ids.")
+            return None
+        if item not in ids:
+            ids.append(item)
+    known = _member_ids(actor, ids)
+    missing = [str(pk) for pk in ids if pk not in known]
+    if missing:
+        errors.add("user_ids", f"No member with the id {', '.join(missing)}.")
+        return None
+    return ids
+
+
+def _participant(actor: Principal, readable: Any, index: int, ref: Any, errors: FieldErrors) -> list[int]:
+    """The ids of the contacts one reference names; [] with an error naming it when none."""
+    name = f"participants.{index}"
+    if not isinstance(ref, Mapping):
+        errors.add(name, "Give a contact_id, an email or a phone.")
+        return []
+    given = {key: ref[key] for key in ("contact_id", "email", "phone") if ref.get(key) not in (None, "")}
+    unknown = set(ref) - {"contact_id", "email", "phone"}
+    if len(given) != 1 or unknown:
+        errors.add(name, "Give exactly one of contact_id, email or phone.")
+        return []
+    ((key, value),) = given.items()
+    try:
+        if key == "contact_id":
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**63:
+                raise ValidationFailed("invalid", "contact_id must be a contact's id.")
+            ids = list(readable.filter(pk=value).values_list("pk", flat=True))
+            label = f"the id {value}"
+        elif key == "email":
+            if not isinstance(value, str):
+                raise ValidationFailed("invalid", "email must be text.")
+            address = normalize.email(value, field=name)
+            ids = list(
+                readable.filter(
+                    pk__in=ContactEmail.objects.filter(org_id=actor.org_id, email=address).values("contact_id")
+                ).values_list("pk", flat=True)
+            )
+            label = f"the email {address}"
+        else:
+            if not isinstance(value, str):
+                raise ValidationFailed("invalid", "phone must be text.")
+            number, _national = normalize.phone(value, region=default_region(actor), field=name)
+            ids = list(
+                readable.filter(
+                    pk__in=ContactPhone.objects.filter(org_id=actor.org_id, number=number).values("contact_id")
+                ).values_list("pk", flat=True)
+            )
+            label = f"the phone {number}"
+    except ApplicationError as exc:
+        errors.add(name, next(iter(exc.fields.values()), exc.message))
+        return []
+    if not ids:
+        errors.add(name, f"No contact with {label} in this workspace.")
+    return ids
+
+
+def _participants(actor: Principal, value: Any, errors: FieldErrors) -> list[int] | None:
+    if value is None:
+        return []
+    if not isinstance(value, list) or len(value) > MAX_PARTICIPANTS:
+        errors.add("participants", f"Give at most {MAX_PARTICIPANTS} participants as a list.")
+        return None
+    readable = scope(actor, Contact.objects.alive(), Entity.CONTACT)
+    ids: list[int] = []
+    for index, ref in enumerate(value):
+        for pk in _participant(actor, readable, index, ref, errors):
+            if pk not in ids:
+                ids.append(pk)
+    return ids
+
+
+def _clean(
+    actor: Principal, data: Mapping[str, Any], instance: Activity | None
+) -> tuple[dict[str, Any], list[int] | None, list[int] | None]:
+    """(column values, contact ids or None, user ids or None) of valid input.
+
+    Raises ValidationFailed naming every invalid field at once.
+    """
+    errors = FieldErrors()
+    for name in sorted(set(data) - FIELDS):
+        errors.add(name, "Unknown field.")
+    values: dict[str, Any] = {}
+    if "kind" in data or instance is None:
+        if data.get("kind") in (None, ""):
+            errors.add("kind", f"Choose one of: {', '.join(Kind.values)}.")
+        else:
+            values["kind"] = _choice(data["kind"], Kind, "kind", errors)
+    if "direction" in data:
+        values["direction"] = _choice(data["direction"], Direction, "direction", errors)
+    if "outcome" in data:
+        values["outcome"] = _choice(data["outcome"], Outcome, "outcome", errors)
+    if "subject" in data:
+        values["subject"] = _text(data["subject"], "subject", SUBJECT_MAX, errors)
+    if "body" in data:
+        values["body"] = _text(data["body"], "body", BODY_MAX, errors)
+    if data.get("occurred_at") is not None:
+        values["occurred_at"] = _when(data["occurred_at"], errors)
+    elif "occurred_at" in data and instance is not None:
+        errors.add("occurred_at", "Enter a date and time (ISO 8601).")
+    if "duration" in data:
+        values["duration"] = _duration(data["duration"], errors)
+    if "company_id" in data:
+        values["company"] = _company(actor, data["company_id"], errors)
+    if data.get("owner_id") is not None:
+        values["owner_id"] = _owner(actor, data["owner_id"], errors)
+    elif "owner_id" in data:
+        errors.add("owner_id", "An activity needs an owner.")
+    contact_ids = _participants(actor, data["participants"], errors) if "participants" in data else None
+    user_ids = _users(actor, data["user_ids"], errors) if "user_ids" in data else None
+
+    # Rules across fields, on the activity as it would be after the change.
+    def current(name: str, default: Any = "") -> Any:
+        return values[name] if name in values else getattr(instance, name, default)
+
+    kind, outcome = current("kind"), current("outcome")
+    if outcome and kind and kind != Kind.CALL and "outcome" not in errors.fields and "kind" not in errors.fields:
+        errors.add("outcome", "Only calls have an outcome.")
+    if kind == Kind.NOTE and not current("body") and "body" not in errors.fields:
+        errors.add("body", "A note needs some text.")
+    errors.raise_if_any()
+    return values, contact_ids, user_ids
+
+
+def _snapshot(activity: Activity) -> dict[str, Any]:
+    values = {name: getattr(activity, name) for name in ("kind", "direction", "subject", "body", "duration", "outcome")}
+    values.update(
+        occurred_at=activity.occurred_at.isoformat() if activity.occurred_at else None,
+        company_id=activity.company_id,
+        owner_id=activity.owner_id,
+        team_id=activity.team_id,
+        contact_ids=sorted(link.contact_id for link in activity.contact_links.all()),
+        user_ids=sorted(user.pk for user in activity.users.all()),
+    )
+    return values
+
+
+def _set_contacts(activity: Activity, contact_ids: list[int]) -> None:
+    ActivityContact.objects.filter(activity=activity).delete()
+    ActivityContact.objects.bulk_create(
+        [
+            ActivityContact(org_id=activity.org_id, activity=activity, contact_id=pk, occurred_at=activity.occurred_at)
+            for pk in contact_ids
+        ]
+    )
+
+
+def activity_reload(activity: Activity) -> Activity:
+    """The activity with what the API and the pages show: owner, team, company, contacts, users."""
+    return (
+        Activity.objects.select_related("owner", "team", "company")
+        .prefetch_related("contact_links__contact", "users")
+        .get(pk=activity.pk)
+    )
+
+
+def _require_write(actor: Principal, activity: Activity) -> None:
+    if activity.org_id != actor.org_id or not can_write(actor, activity, Entity.ACTIVITY):
+        raise PermissionDenied()
+
+
+@transaction.atomic
+def activity_create(*, actor: Principal, data: Mapping[str, Any]) -> Activity:
+    """Log an activity; the actor owns it unless `owner_id` says otherwise, and it happened now
+    unless `occurred_at` says when. Records `activity.created`."""
+    require_entity(actor, Entity.ACTIVITY, Mode.WRITE)
+    values, contact_ids, user_ids = _clean(actor, data, None)
+    values.setdefault("occurred_at", timezone.now())
+    values.setdefault("owner_id", actor.user_id)
+    if len(actor.team_ids) == 1:
+        values["team_id"] = next(iter(actor.team_ids))
+    activity = Activity.objects.create(org_id=actor.org_id, created_by=actor.user, **values)
+    _set_contacts(activity, contact_ids or [])
+    activity.users.set(user_ids or [])
+    activity = activity_reload(activity)
+    record_event(actor, "activity.created", activity, diff({}, _snapshot(activity)))
+    return activity
+
+
+@transaction.atomic
+def activity_update(
+    *, actor: Principal, activity: Activity, data: Mapping[str, Any], expected_version: int | None
+) -> Activity:
+    """Change some fields of an activity (only the keys in `data`; `participants` and `user_ids`
+    replace the lists); refuses a stale version. Records `activity.updated` when anything changed."""
+    _require_write(actor, activity)
+    activity = activity_reload(activity)
+    before = _snapshot(activity)
+    values, contact_ids, user_ids = _clean(actor, data, activity)
+    qs = Activity.objects.filter(pk=activity.pk, deleted_at__isnull=True)
+    if expected_version is not None:
+        qs = qs.filter(version=expected_version)
+    if not qs.update(version=F("version") + 1, updated_at=timezone.now(), **values):
+        raise StaleVersion()
+    activity.refresh_from_db()
+    if contact_ids is not None:
+        _set_contacts(activity, contact_ids)
+    elif "occurred_at" in values:
+        ActivityContact.objects.filter(activity=activity).update(occurred_at=activity.occurred_at)
+    if user_ids is not None:
+        activity.users.set(user_ids)
+    activity = activity_reload(activity)
+    changes = diff(before, _snapshot(activity))
+    if changes:
+        record_event(actor, "activity.updated", activity, changes)
+    return activity
+
+
+@transaction.atomic
+def activity_delete(*, actor: Principal, activity: Activity) -> Activity:
+    """Move an activity to the trash (it leaves every timeline); records `activity.trashed`."""
+    _require_write(actor, activity)
+    if activity.deleted_at is None:
+        activity.deleted_at = timezone.now()
+        Activity.objects.filter(pk=activity.pk).update(deleted_at=activity.deleted_at, version=F("version") + 1)
+        record_event(actor, "activity.trashed", activity, {"deleted_at": [None, activity.deleted_at.isoformat()]})
+    return activity
+
+
+@transaction.atomic
+def activity_restore(*, actor: Principal, activity: Activity) -> Activity:
+    """Bring an activity back from the trash; records `activity.restored`."""
+    _require_write(actor, activity)
+    if activity.deleted_at is not None:
+        old = activity.deleted_at
+        Activity.objects.filter(pk=activity.pk).update(deleted_at=None, version=F("version") + 1)
+        activity.refresh_from_db()
+        record_event(actor, "activity.restored", activity, {"deleted_at": [old.isoformat(), None]})
+    return activity_reload(activity)
