@@ -67,3 +67,81 @@ FORMS: dict[str, type[ActivityForm]] = {"call": CallForm, "note": NoteForm}
 
 def initial_for(kind: str) -> dict[str, Any]:
     return {"when": timezone.localtime().replace(second=0, microsecond=0)} if kind == "call" else {}
+
+
+class ActivityFilterForm(forms.Form):
+    """The filters of the activity list page (all optional)."""
+
+    kind = forms.ChoiceField(label="Kind", choices=[("", "Any kind"), *Kind.choices], required=False)
+    owner = forms.TypedChoiceField(label="Owner", coerce=int, empty_value=None, required=False)
+    start = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    contact = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, owners: list[tuple[int, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].choices = [("", "Anyone"), *owners]  # type: ignore[attr-defined]
+
+
+# The fields each kind of activity has on the edit form (besides when, subject and body).
+EDIT_FIELDS: dict[str, tuple[str, ...]] = {
+    Kind.CALL: ("direction", "outcome", "duration"),
+    Kind.MEETING: ("duration",),
+    Kind.EMAIL: ("direction",),
+    Kind.SMS: ("direction",),
+    Kind.CHAT: ("direction",),
+}
+
+
+class ActivityEditForm(ActivityForm):
+    """Edit an activity of any kind; the version guards against overwriting someone else's change."""
+
+    subject = forms.CharField(label="Subject", required=False, max_length=200)
+    when = forms.DateTimeField(
+        label="When", widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+    )
+    direction = forms.ChoiceField(label="Direction", choices=[("", "—"), *Direction.choices], required=False)
+    outcome = forms.ChoiceField(label="Outcome", choices=[("", "—"), *Outcome.choices], required=False)
+    duration = forms.IntegerField(label="Duration (minutes)", min_value=0, max_value=DURATION_MAX // 60, required=False)
+    body = forms.CharField(
+        label="Notes",
+        widget=forms.Textarea(attrs={"rows": 6}),
+        required=False,
+        max_length=BODY_MAX,
+        help_text="Markdown is supported.",
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+    def __init__(self, *args: Any, kind: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.kind = kind
+        kept = EDIT_FIELDS.get(kind, ())
+        for name in ("direction", "outcome", "duration"):
+            if name not in kept:
+                del self.fields[name]
+
+    @classmethod
+    def initial_of(cls, activity: Any) -> dict[str, Any]:
+        return {
+            "subject": activity.subject,
+            "when": timezone.localtime(activity.occurred_at).replace(second=0, microsecond=0),
+            "direction": activity.direction,
+            "outcome": activity.outcome,
+            "duration": None if activity.duration is None else activity.duration // 60,
+            "body": activity.body,
+            "version": activity.version,
+        }
+
+    def to_data(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "subject": self.cleaned_data.get("subject") or "",
+            "occurred_at": self.cleaned_data["when"],
+            "body": self.cleaned_data.get("body") or "",
+        }
+        for name in ("direction", "outcome"):
+            if name in self.fields:
+                data[name] = self.cleaned_data.get(name) or ""
+        if "duration" in self.changed_data:  # minutes: an untouched field keeps the exact seconds
+            minutes = self.cleaned_data.get("duration")
+            data["duration"] = None if minutes is None else minutes * 60
+        return data

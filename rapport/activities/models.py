@@ -79,3 +79,90 @@ class ActivityContact(models.Model):
 
     def __str__(self) -> str:
         return f"{self.activity_id} ↔ {self.contact_id}"
+
+
+class TaskPriority(models.TextChoices):
+    LOW = "low", "Low"
+    NORMAL = "normal", "Normal"
+    HIGH = "high", "High"
+
+
+class TaskStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    DONE = "done", "Done"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Task(OwnedModel):
+    """A to-do with an optional due time and reminder. `owner` is the assignee: access by the
+    activity levels (own / team / all) therefore counts the assignee as the owner."""
+
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True, default="")
+    due_at = models.DateTimeField(null=True, blank=True)
+    priority = models.CharField(max_length=10, choices=TaskPriority.choices, default=TaskPriority.NORMAL)
+    status = models.CharField(max_length=10, choices=TaskStatus.choices, default=TaskStatus.OPEN)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    contact = models.ForeignKey(
+        "contacts.Contact", null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks"
+    )
+    company = models.ForeignKey(
+        "contacts.Company", null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks"
+    )
+    remind_at = models.DateTimeField(null=True, blank=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["org", "owner", "status", "due_at"], name="task_owner_due", condition=ALIVE),
+            models.Index(fields=["org", "-created_at", "-id"], name="task_created", condition=ALIVE),
+            models.Index(fields=["org", "contact"], name="task_contact"),
+            models.Index(
+                fields=["remind_at"],
+                name="task_reminder_due",
+                condition=Q(remind_at__isnull=False, reminded_at__isnull=True, deleted_at__isnull=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class NotificationKind(models.TextChoices):
+    ASSIGNED = "assigned", "Assigned"
+    MENTIONED = "mentioned", "Mentioned"
+    REMINDER = "reminder", "Reminder"
+
+
+class Notification(models.Model):
+    """Something one member of one workspace should see; unread until `read_at`."""
+
+    org = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=20, choices=NotificationKind.choices)
+    title = models.CharField(max_length=300)
+    url = models.CharField(max_length=500, blank=True, default="")
+    read_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["org", "user", "-created_at", "-id"], name="notification_user_time"),
+            models.Index(fields=["org", "user"], name="notification_unread", condition=Q(read_at__isnull=True)),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class NotificationPreference(models.Model):
+    """Which notifications a user also receives by email (in every workspace). No row: defaults."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    email_reminders = models.BooleanField(default=True)
+    email_mentions = models.BooleanField(default=False)
+    email_assignments = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return f"Notification preferences of {self.user_id}"

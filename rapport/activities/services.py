@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -26,6 +26,7 @@ from rapport.accounts.models import Membership
 from rapport.accounts.roles import Entity, Level, Mode
 from rapport.activities.choices import Direction, Kind, Outcome
 from rapport.activities.models import Activity, ActivityContact
+from rapport.activities.notifications import notify_mentions
 from rapport.contacts.cleaning import FieldErrors, default_region
 from rapport.contacts.models import Company, Contact, ContactEmail, ContactPhone
 from rapport.core import normalize
@@ -79,7 +80,10 @@ def _text(value: Any, name: str, max_length: int, errors: FieldErrors) -> str:
     return value
 
 
-def _when(value: Any, errors: FieldErrors) -> datetime | None:
+def clean_when(
+    value: Any, name: str, errors: FieldErrors, *, limit: timedelta = FUTURE_LIMIT, words: str = "five years"
+) -> datetime | None:
+    """An aware date-time from an ISO 8601 string (or a datetime) between 1900 and now + `limit`."""
     parsed: datetime | None
     if isinstance(value, datetime):
         parsed = value
@@ -91,12 +95,12 @@ def _when(value: Any, errors: FieldErrors) -> datetime | None:
     else:
         parsed = None
     if parsed is None:
-        errors.add("occurred_at", "Enter a date and time (ISO 8601).")
+        errors.add(name, "Enter a date and time (ISO 8601).")
         return None
     if timezone.is_naive(parsed):
         parsed = timezone.make_aware(parsed)
-    if parsed.year < 1900 or parsed > timezone.now() + FUTURE_LIMIT:
-        errors.add("occurred_at", "Enter a date between 1900 and five years from now.")
+    if parsed.year < 1900 or parsed > timezone.now() + limit:
+        errors.add(name, f"Enter a date between 1900 and {words} from now.")
         return None
     return parsed
 
@@ -256,7 +260,7 @@ def _clean(
     if "body" in data:
         values["body"] = _text(data["body"], "body", BODY_MAX, errors)
     if data.get("occurred_at") is not None:
-        values["occurred_at"] = _when(data["occurred_at"], errors)
+        values["occurred_at"] = clean_when(data["occurred_at"], "occurred_at", errors)
     elif "occurred_at" in data and instance is not None:
         errors.add("occurred_at", "Enter a date and time (ISO 8601).")
     if "duration" in data:
@@ -306,6 +310,37 @@ def _set_contacts(activity: Activity, contact_ids: list[int]) -> None:
     )
 
 
+# The kinds that count as being in touch with a contact (either way round) for
+# `Contact.last_contacted_at`; a note (or "other") is written about a contact, not with them.
+CONTACT_KINDS = (Kind.CALL, Kind.MEETING, Kind.EMAIL, Kind.SMS, Kind.CHAT)
+
+
+def refresh_last_contacted(org_id: int, contact_ids: set[int] | list[int]) -> None:
+    """Set `last_contacted_at` of the given contacts to the latest `occurred_at` of their live
+    activities of a CONTACT_KINDS kind (None when there is none): one UPDATE with a subquery for
+    all of them. The field is derived, so neither the contact's version nor updated_at changes."""
+    if not contact_ids:
+        return
+    Contact.objects.filter(org_id=org_id, pk__in=list(contact_ids)).update(last_contacted_at=last_contacted_subquery())
+
+
+def last_contacted_subquery() -> Subquery:
+    """The latest `occurred_at` of the outer contact's live CONTACT_KINDS activities (a walk of the
+    participants' timeline index), for an UPDATE of contacts."""
+    latest = (
+        ActivityContact.objects.filter(
+            contact_id=OuterRef("pk"), activity__deleted_at__isnull=True, activity__kind__in=CONTACT_KINDS
+        )
+        .order_by("-occurred_at")
+        .values("occurred_at")[:1]
+    )
+    return Subquery(latest)
+
+
+def _contact_ids(activity: Activity) -> set[int]:
+    return set(ActivityContact.objects.filter(activity=activity).values_list("contact_id", flat=True))
+
+
 def activity_reload(activity: Activity) -> Activity:
     """The activity with what the API and the pages show: owner, team, company, contacts, users."""
     return (
@@ -332,9 +367,11 @@ def activity_create(*, actor: Principal, data: Mapping[str, Any]) -> Activity:
         values["team_id"] = next(iter(actor.team_ids))
     activity = Activity.objects.create(org_id=actor.org_id, created_by=actor.user, **values)
     _set_contacts(activity, contact_ids or [])
+    refresh_last_contacted(actor.org_id, contact_ids or [])
     activity.users.set(user_ids or [])
     activity = activity_reload(activity)
     record_event(actor, "activity.created", activity, diff({}, _snapshot(activity)))
+    notify_mentions(actor=actor, activity=activity)
     return activity
 
 
@@ -360,6 +397,7 @@ def activity_update(
         ActivityContact.objects.filter(activity=activity).update(occurred_at=activity.occurred_at)
     if user_ids is not None:
         activity.users.set(user_ids)
+    refresh_last_contacted(actor.org_id, set(before["contact_ids"]) | _contact_ids(activity))
     activity = activity_reload(activity)
     changes = diff(before, _snapshot(activity))
     if changes:
@@ -374,6 +412,7 @@ def activity_delete(*, actor: Principal, activity: Activity) -> Activity:
     if activity.deleted_at is None:
         activity.deleted_at = timezone.now()
         Activity.objects.filter(pk=activity.pk).update(deleted_at=activity.deleted_at, version=F("version") + 1)
+        refresh_last_contacted(actor.org_id, _contact_ids(activity))
         record_event(actor, "activity.trashed", activity, {"deleted_at": [None, activity.deleted_at.isoformat()]})
     return activity
 
@@ -385,6 +424,7 @@ def activity_restore(*, actor: Principal, activity: Activity) -> Activity:
     if activity.deleted_at is not None:
         old = activity.deleted_at
         Activity.objects.filter(pk=activity.pk).update(deleted_at=None, version=F("version") + 1)
+        refresh_last_contacted(actor.org_id, _contact_ids(activity))
         activity.refresh_from_db()
         record_event(actor, "activity.restored", activity, {"deleted_at": [old.isoformat(), None]})
     return activity_reload(activity)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from rapport.activities import views
+from rapport.activities import pages, views
 
 app_name = "activities"
 urlpatterns = [
@@ -8,4 +8,8 @@ urlpatterns = [
     path("contacts/<int:contact_id>/activities/<slug:name>/", views.contact_form, name="contact_form"),
     path("companies/<int:company_id>/activities/", views.company_panel, name="company_panel"),
     path("companies/<int:company_id>/activities/<slug:name>/", views.company_form, name="company_form"),
+    path("activities/", pages.activity_list_page, name="list"),
+    path("activities/<int:activity_id>/", pages.activity_detail_page, name="detail"),
+    path("activities/<int:activity_id>/edit/", pages.activity_edit_page, name="edit"),
+    path("activities/<int:activity_id>/delete/", pages.activity_delete_page, name="delete"),
 ]

@@ -19,6 +19,7 @@ from ninja.parser import Parser
 from rapport.accounts.api import router as accounts_router
 from rapport.accounts.auth import API_AUTH
 from rapport.activities.api import router as activities_router
+from rapport.activities.task_api import router as tasks_router
 from rapport.contacts.api import router as contacts_router
 from rapport.core.api import router as core_router
 from rapport.core.customfields.api import router as custom_fields_router
@@ -151,3 +152,4 @@ api.add_router("/v1/", core_router)
 api.add_router("/v1/", custom_fields_router)
 api.add_router("/v1/", contacts_router)
 api.add_router("/v1/", activities_router)
+api.add_router("/v1/", tasks_router)

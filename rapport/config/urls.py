@@ -11,5 +11,6 @@ urlpatterns = [
     path("", include("rapport.accounts.urls")),
     path("", include("rapport.contacts.urls")),
     path("", include("rapport.activities.urls")),
+    path("", include("rapport.activities.task_urls")),
     path("", include("rapport.web.urls")),
 ]

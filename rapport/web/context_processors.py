@@ -14,6 +14,7 @@ NAVIGATION = [
     ("Home", "web:home", None),
     ("Contacts", "contacts:list", "contact"),
     ("Companies", "contacts:company_list", "company"),
+    ("Activities", "activities:list", "activity"),
     ("Deals", "sales:board", "deal"),
     ("Tickets", "service:list", "ticket"),
     ("Campaigns", "marketing:list", "campaign"),

@@ -13,8 +13,10 @@ import pytest
 from rapport.accounts import services
 from rapport.accounts.models import ApiToken, Invitation, Membership, Team
 from rapport.accounts.roles import Role
-from rapport.activities.models import Activity
+from rapport.activities.models import Activity, Notification, Task
+from rapport.activities.notifications import notify
 from rapport.activities.services import activity_create
+from rapport.activities.task_services import task_create
 from rapport.conftest import ApiClient
 from rapport.core.customfields.definitions import custom_field_create
 from rapport.core.models import CustomField, Event
@@ -31,6 +33,8 @@ class WorkspaceB:
     invitation: Invitation
     custom_field: CustomField
     activity: Activity
+    task: Task
+    notification: Notification
 
 
 @pytest.fixture
@@ -44,6 +48,8 @@ def b(other_admin: Principal) -> WorkspaceB:
         actor=other_admin, data={"entity": "contact", "label": "Tier", "type": "choice", "options": ["Gold"]}
     )
     activity = activity_create(actor=other_admin, data={"kind": "note", "body": "B's note"})
+    task = task_create(actor=other_admin, data={"title": "B's task"})
+    notification = notify(org_id=other_admin.org_id, user_id=other_admin.user_id, kind="reminder", title="B's")
     return WorkspaceB(
         member=member,
         team=team,
@@ -52,13 +58,15 @@ def b(other_admin: Principal) -> WorkspaceB:
         invitation=invitation,
         custom_field=field,
         activity=activity,
+        task=task,
+        notification=notification,
     )
 
 
 def _snapshot(b: WorkspaceB) -> dict[str, Any]:
     """Everything about B's records that a write could change, including team membership."""
     snap: dict[str, Any] = {}
-    for name in ("member", "team", "token", "invitation", "custom_field", "activity"):
+    for name in ("member", "team", "token", "invitation", "custom_field", "activity", "task", "notification"):
         obj = getattr(b, name)
         fresh = type(obj).objects.filter(pk=obj.pk).first()
         snap[name] = fresh and {f.attname: getattr(fresh, f.attname) for f in type(obj)._meta.concrete_fields}
@@ -85,6 +93,11 @@ ID_ENDPOINTS: list[tuple[str, str, dict[str, Any] | None]] = [
     ("patch", "/api/v1/activities/{activity_id}", {"subject": "Taken over", "body": "Taken over"}),
     ("delete", "/api/v1/activities/{activity_id}", None),
     ("post", "/api/v1/activities/{activity_id}/restore", None),
+    ("get", "/api/v1/tasks/{task_id}", None),
+    ("patch", "/api/v1/tasks/{task_id}", {"title": "Taken over", "status": "done"}),
+    ("delete", "/api/v1/tasks/{task_id}", None),
+    ("post", "/api/v1/tasks/{task_id}/complete", None),
+    ("post", "/api/v1/notifications/{notification_id}/read", None),
 ]
 # Paths with a parameter that is not a record id.
 NOT_RECORD_IDS = {("get", "/api/v1/custom-fields/schema/{entity}")}
@@ -98,6 +111,8 @@ def _url(template: str, b: WorkspaceB) -> str:
         invitation_id=b.invitation.pk,
         field_id=b.custom_field.pk,
         activity_id=b.activity.pk,
+        task_id=b.task.pk,
+        notification_id=b.notification.pk,
     )
 
 

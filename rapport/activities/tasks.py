@@ -1,0 +1,33 @@
+"""Background work of activities: due task reminders (every minute) and notification emails."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.mail import send_mail
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task, db_task
+
+from rapport.activities.models import Notification
+from rapport.activities.notifications import reminders_fire
+
+
+@db_periodic_task(crontab(minute="*"))
+def fire_reminders() -> None:
+    """Notify assignees of due task reminders; each reminder fires once (see reminders_fire)."""
+    reminders_fire()
+
+
+@db_task(retries=3, retry_delay=60)
+def send_notification_email(notification_id: int) -> None:
+    """Email one notification to its user (takes an id: a missing notification is skipped)."""
+    notification = Notification.objects.select_related("user").filter(pk=notification_id).first()
+    if notification is None or not notification.user.email:
+        return
+    base = getattr(settings, "BASE_URL", "")
+    link = f"\n\n{base}{notification.url}" if notification.url else ""
+    send_mail(
+        subject=f"[Rapport] {notification.title}"[:200],
+        message=f"{notification.title}{link}\n",
+        from_email=None,
+        recipient_list=[notification.user.email],
+    )
