@@ -8,12 +8,13 @@ from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, File, Query, Router, Schema, Status, UploadedFile
 
 from rapport.accounts.roles import Mode
-from rapport.activities import selectors, services
+from rapport.activities import calendar, selectors, services
 from rapport.activities.models import Activity
 from rapport.activities.schemas import ActivityIn, ActivityOut, ActivityPatch
+from rapport.core.errors import ValidationFailed
 from rapport.core.filtering import Condition, parse_conditions
 from rapport.core.http import idempotent, if_match, with_etag
 from rapport.core.pagination import DEFAULT_LIMIT, PageOut, paginate
@@ -74,6 +75,30 @@ def list_activities(request: HttpRequest, params: Query[ActivityListParams]) -> 
 @idempotent(ActivityOut)
 def create_activity(request: HttpRequest, payload: ActivityIn) -> Activity:
     return services.activity_create(actor=_actor(request), data=payload.dict(exclude_unset=True))
+
+
+class CalendarImportOut(Schema):
+    created: list[ActivityOut]
+    skipped_uids: list[str]
+    unknown_attendees: list[str]
+
+
+@router.post(
+    "/activities/import-ics",
+    response={200: CalendarImportOut, **ERRORS},
+    summary="Import the events of an iCalendar (.ics) file as meetings",
+)
+def import_ics(request: HttpRequest, file: File[UploadedFile]) -> Any:
+    """Multipart, field `file` (at most 1 MB). Each VEVENT becomes a meeting the caller owns; an event
+    whose UID was imported before is skipped. All or nothing: an invalid file or event is a 422."""
+    if file.size is not None and file.size > calendar.IMPORT_MAX_BYTES:
+        raise ValidationFailed(fields={"file": f"The file is larger than {calendar.IMPORT_MAX_BYTES // 1024} KB."})
+    result = calendar.calendar_import(actor=_actor(request), content=file.read(calendar.IMPORT_MAX_BYTES + 1))
+    return {
+        "created": result.created,
+        "skipped_uids": result.skipped_uids,
+        "unknown_attendees": result.unknown_attendees,
+    }
 
 
 @router.get("/activities/{activity_id}", response={200: ActivityOut, **ERRORS}, summary="Get an activity")

@@ -8,7 +8,7 @@ from django import forms
 from django.utils import timezone
 
 from rapport.activities.choices import Direction, Kind, Outcome
-from rapport.activities.services import BODY_MAX, DURATION_MAX
+from rapport.activities.services import BODY_MAX, DURATION_MAX, LOCATION_MAX
 from rapport.core.errors import ApplicationError
 
 _when = forms.DateTimeField(
@@ -86,7 +86,7 @@ class ActivityFilterForm(forms.Form):
 # The fields each kind of activity has on the edit form (besides when, subject and body).
 EDIT_FIELDS: dict[str, tuple[str, ...]] = {
     Kind.CALL: ("direction", "outcome", "duration"),
-    Kind.MEETING: ("duration",),
+    Kind.MEETING: ("duration", "location"),
     Kind.EMAIL: ("direction",),
     Kind.SMS: ("direction",),
     Kind.CHAT: ("direction",),
@@ -103,6 +103,7 @@ class ActivityEditForm(ActivityForm):
     direction = forms.ChoiceField(label="Direction", choices=[("", "—"), *Direction.choices], required=False)
     outcome = forms.ChoiceField(label="Outcome", choices=[("", "—"), *Outcome.choices], required=False)
     duration = forms.IntegerField(label="Duration (minutes)", min_value=0, max_value=DURATION_MAX // 60, required=False)
+    location = forms.CharField(label="Location", required=False, max_length=LOCATION_MAX)
     body = forms.CharField(
         label="Notes",
         widget=forms.Textarea(attrs={"rows": 6}),
@@ -116,7 +117,7 @@ class ActivityEditForm(ActivityForm):
         super().__init__(*args, **kwargs)
         self.kind = kind
         kept = EDIT_FIELDS.get(kind, ())
-        for name in ("direction", "outcome", "duration"):
+        for name in ("direction", "outcome", "duration", "location"):
             if name not in kept:
                 del self.fields[name]
 
@@ -128,6 +129,7 @@ class ActivityEditForm(ActivityForm):
             "direction": activity.direction,
             "outcome": activity.outcome,
             "duration": None if activity.duration is None else activity.duration // 60,
+            "location": activity.location,
             "body": activity.body,
             "version": activity.version,
         }
@@ -138,7 +140,7 @@ class ActivityEditForm(ActivityForm):
             "occurred_at": self.cleaned_data["when"],
             "body": self.cleaned_data.get("body") or "",
         }
-        for name in ("direction", "outcome"):
+        for name in ("direction", "outcome", "location"):
             if name in self.fields:
                 data[name] = self.cleaned_data.get(name) or ""
         if "duration" in self.changed_data:  # minutes: an untouched field keeps the exact seconds

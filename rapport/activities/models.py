@@ -37,6 +37,10 @@ class Activity(OwnedModel):
     occurred_at = models.DateTimeField()
     duration = models.PositiveIntegerField(null=True, blank=True, help_text="Seconds")
     outcome = models.CharField(max_length=20, choices=Outcome.choices, blank=True, default="")
+    location = models.CharField(max_length=300, blank=True, default="", help_text="Meetings: where")
+    external_uid = models.CharField(
+        max_length=255, blank=True, default="", help_text="UID of the calendar event it was imported from"
+    )
     company = models.ForeignKey(
         "contacts.Company", null=True, blank=True, on_delete=models.SET_NULL, related_name="activities"
     )
@@ -58,6 +62,11 @@ class Activity(OwnedModel):
             models.Index(fields=["org", "-created_at", "-id"], name="activity_created", condition=ALIVE),
             models.Index(
                 fields=["org", "-deleted_at", "-id"], name="activity_trash", condition=Q(deleted_at__isnull=False)
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["org", "external_uid"], name="activity_external_uid", condition=~Q(external_uid="")
             ),
         ]
 
@@ -166,3 +175,20 @@ class NotificationPreference(models.Model):
 
     def __str__(self) -> str:
         return f"Notification preferences of {self.user_id}"
+
+
+class CalendarFeed(models.Model):
+    """A member's private iCalendar feed of one workspace: only the SHA-256 of its secret is kept.
+    Revoked feeds stay (with `revoked_at`) and answer 404."""
+
+    org = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["org", "user"], name="calendarfeed_user")]
+
+    def __str__(self) -> str:
+        return f"Calendar feed {self.pk} of {self.user_id}"

@@ -35,6 +35,7 @@ class ActivityPatch(Schema):
     outcome: str | None = Field(
         None, max_length=20, description="Calls only: connected, voicemail, no_answer, busy, wrong_number, left_message"
     )
+    location: str | None = Field(None, max_length=300, description="Meetings: where")
     company_id: int | None = ID
     owner_id: int | None = ID
     participants: list[ParticipantIn] | None = Field(
@@ -62,6 +63,7 @@ class ActivityOut(Schema):
     occurred_at: datetime
     duration: int | None
     outcome: str
+    location: str
     company: Ref | None
     contacts: list[ContactRef]
     users: list[UserRef]

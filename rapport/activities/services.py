@@ -43,12 +43,14 @@ FIELDS = {
     "occurred_at",
     "duration",
     "outcome",
+    "location",
     "company_id",
     "owner_id",
     "participants",
     "user_ids",
 }
 SUBJECT_MAX = 200
+LOCATION_MAX = 300
 BODY_MAX = 20000
 DURATION_MAX = 24 * 3600
 MAX_PARTICIPANTS = 50
@@ -259,6 +261,8 @@ def _clean(
         values["subject"] = _text(data["subject"], "subject", SUBJECT_MAX, errors)
     if "body" in data:
         values["body"] = _text(data["body"], "body", BODY_MAX, errors)
+    if "location" in data:
+        values["location"] = _text(data["location"], "location", LOCATION_MAX, errors)
     if data.get("occurred_at") is not None:
         values["occurred_at"] = clean_when(data["occurred_at"], "occurred_at", errors)
     elif "occurred_at" in data and instance is not None:
@@ -288,7 +292,10 @@ def _clean(
 
 
 def _snapshot(activity: Activity) -> dict[str, Any]:
-    values = {name: getattr(activity, name) for name in ("kind", "direction", "subject", "body", "duration", "outcome")}
+    values = {
+        name: getattr(activity, name)
+        for name in ("kind", "direction", "subject", "body", "duration", "outcome", "location")
+    }
     values.update(
         occurred_at=activity.occurred_at.isoformat() if activity.occurred_at else None,
         company_id=activity.company_id,
@@ -356,16 +363,19 @@ def _require_write(actor: Principal, activity: Activity) -> None:
 
 
 @transaction.atomic
-def activity_create(*, actor: Principal, data: Mapping[str, Any]) -> Activity:
+def activity_create(*, actor: Principal, data: Mapping[str, Any], external_uid: str = "") -> Activity:
     """Log an activity; the actor owns it unless `owner_id` says otherwise, and it happened now
-    unless `occurred_at` says when. Records `activity.created`."""
+    unless `occurred_at` says when. `external_uid` names the calendar event it comes from (unique
+    in the workspace). Records `activity.created`."""
     require_entity(actor, Entity.ACTIVITY, Mode.WRITE)
     values, contact_ids, user_ids = _clean(actor, data, None)
     values.setdefault("occurred_at", timezone.now())
     values.setdefault("owner_id", actor.user_id)
     if len(actor.team_ids) == 1:
         values["team_id"] = next(iter(actor.team_ids))
-    activity = Activity.objects.create(org_id=actor.org_id, created_by=actor.user, **values)
+    activity = Activity.objects.create(
+        org_id=actor.org_id, created_by=actor.user, external_uid=external_uid[:255], **values
+    )
     _set_contacts(activity, contact_ids or [])
     refresh_last_contacted(actor.org_id, contact_ids or [])
     activity.users.set(user_ids or [])

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from rapport.activities import pages, views
+from rapport.activities import calendar_views, pages, views
 
 app_name = "activities"
 urlpatterns = [
@@ -9,6 +9,9 @@ urlpatterns = [
     path("companies/<int:company_id>/activities/", views.company_panel, name="company_panel"),
     path("companies/<int:company_id>/activities/<slug:name>/", views.company_form, name="company_form"),
     path("activities/", pages.activity_list_page, name="list"),
+    path("activities/import-ics/", calendar_views.calendar_import_page, name="import_ics"),
+    path("account/calendar/", calendar_views.calendar_settings_page, name="calendar_settings"),
+    path("calendar/<str:secret>.ics", calendar_views.calendar_feed_view, name="calendar_feed"),
     path("activities/<int:activity_id>/", pages.activity_detail_page, name="detail"),
     path("activities/<int:activity_id>/edit/", pages.activity_edit_page, name="edit"),
     path("activities/<int:activity_id>/delete/", pages.activity_delete_page, name="delete"),
