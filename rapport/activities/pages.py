@@ -18,7 +18,7 @@ from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.html import strip_tags
-from django.views.decorators.http import require_http_methods, require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_safe
 
 from rapport.accounts.decorators import principal_required
 from rapport.accounts.roles import Entity
@@ -166,10 +166,11 @@ def activity_edit_page(request: HttpRequest, activity_id: int) -> HttpResponse:
     return redirect("activities:detail", activity_id=activity.pk)
 
 
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 @login_required
 @principal_required
 def activity_delete_page(request: HttpRequest, activity_id: int) -> HttpResponse:
+    """GET asks for confirmation (the Delete button works without JavaScript); POST moves it to the trash."""
     actor = actor_of(request)
     try:
         activity = selectors.activity_get(actor=actor, activity_id=activity_id)
@@ -177,6 +178,8 @@ def activity_delete_page(request: HttpRequest, activity_id: int) -> HttpResponse
         return not_found(request)
     if not can_write(actor, activity, Entity.ACTIVITY):
         return forbidden(request, "delete this activity")
+    if request.method != "POST":
+        return render(request, "activities/activity_confirm_delete.html", {"activity": activity})
     try:
         services.activity_delete(actor=actor, activity=activity)
     except PermissionDenied:

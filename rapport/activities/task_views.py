@@ -17,14 +17,24 @@ from rapport.contacts.views.common import actor_of, forbidden, not_found
 from rapport.core.errors import NotFound, PermissionDenied, ValidationFailed
 
 PAGE_SIZE = 100
+PREFERENCE_FIELDS = (
+    ("email_reminders", "Email me reminders"),
+    ("email_mentions", "Email me when I am mentioned"),
+    ("email_assignments", "Email me when a task is assigned to me"),
+)
 
 
 @login_required
 @principal_required
 @require_http_methods(["GET", "POST"])
 def notification_page(request: HttpRequest) -> HttpResponse:
-    """The member's notifications, newest first; POST `read=<id>` or `read=all` marks them read."""
+    """The member's notifications, newest first; POST `read=<id>` or `read=all` marks them read, and
+    POST `preferences=1` saves the email preferences (an unticked box is off)."""
     actor = actor_of(request)
+    if request.method == "POST" and request.POST.get("preferences"):
+        notifications.preference_update(actor=actor, data={name: name in request.POST for name, _ in PREFERENCE_FIELDS})
+        messages.success(request, "Email preferences saved.")
+        return redirect("tasks:notifications")
     if request.method == "POST":
         target = request.POST.get("read", "")
         if target == "all":
@@ -38,7 +48,9 @@ def notification_page(request: HttpRequest) -> HttpResponse:
                 return redirect(notification.url)
         return redirect("tasks:notifications")
     items = list(notifications.notification_list(actor=actor).order_by("-created_at", "-id")[:PAGE_SIZE])
-    return render(request, "activities/notifications.html", {"items": items})
+    pref = notifications.preference_get(actor=actor)
+    preferences = [{"name": name, "label": label, "checked": getattr(pref, name)} for name, label in PREFERENCE_FIELDS]
+    return render(request, "activities/notifications.html", {"items": items, "preferences": preferences})
 
 
 @login_required

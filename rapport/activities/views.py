@@ -36,6 +36,8 @@ def panel_context(actor: Principal, subject_type: str, pk: int) -> dict[str, Any
     allowed = actor.can(Entity.ACTIVITY, Mode.WRITE)
     return {
         "panel_url": reverse(f"{prefix}_panel", args=[pk]),
+        # The activity list filters by contact only; a company has no such link.
+        "all_url": f"{reverse('activities:list')}?contact={pk}" if subject_type == "contact" else "",
         "actions": [
             {"name": name, "title": TITLES[name], "url": reverse(f"{prefix}_form", args=[pk, name])}
             for name in FORMS_OF[subject_type]
