@@ -14,13 +14,21 @@ ROLE_CHOICES = [(r.value, r.label) for r in Role]
 
 
 class ServiceErrorsMixin:
-    """Put an ApplicationError's messages on the form: on its fields, or as a form error."""
+    """Put an ApplicationError's messages on the form: on its fields, or as a form error.
+
+    A form whose field names differ from the service's overrides `error_field`.
+    """
+
+    def error_field(self, service_field: str) -> str | None:
+        """The form field that shows the service's message about `service_field` (None: none does)."""
+        return service_field
 
     def add_service_error(self, exc: ApplicationError) -> None:
         placed = False
-        for field, message in exc.fields.items():
-            if field in self.fields:  # type: ignore[attr-defined]
-                self.add_error(field, message)  # type: ignore[attr-defined]
+        for name, message in exc.fields.items():
+            target = self.error_field(name)
+            if target and target in self.fields and target not in self.errors:  # type: ignore[attr-defined]
+                self.add_error(target, message)  # type: ignore[attr-defined]
                 placed = True
         if not placed:
             self.add_error(None, exc.message)  # type: ignore[attr-defined]

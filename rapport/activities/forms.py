@@ -7,9 +7,9 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
+from rapport.accounts.forms import ServiceErrorsMixin
 from rapport.activities.choices import Direction, Kind, Outcome
 from rapport.activities.services import BODY_MAX, DURATION_MAX, LOCATION_MAX
-from rapport.core.errors import ApplicationError
 
 _when = forms.DateTimeField(
     label="When",
@@ -19,18 +19,11 @@ _when = forms.DateTimeField(
 )
 
 
-class ActivityForm(forms.Form):
+class ActivityForm(ServiceErrorsMixin, forms.Form):
     kind: str = ""
 
-    def add_service_error(self, exc: ApplicationError) -> None:
-        placed = False
-        for name, message in exc.fields.items():
-            target = "when" if name == "occurred_at" else name
-            if target in self.fields and target not in self.errors:
-                self.add_error(target, message)
-                placed = True
-        if not placed:
-            self.add_error(None, exc.message)
+    def error_field(self, service_field: str) -> str | None:
+        return "when" if service_field == "occurred_at" else service_field
 
     def to_data(self) -> dict[str, Any]:
         data: dict[str, Any] = {"kind": self.kind, "body": self.cleaned_data.get("body") or ""}

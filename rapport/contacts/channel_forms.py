@@ -17,7 +17,6 @@ from rapport.contacts import choices
 from rapport.contacts.cleaning import MAX_EMAILS, MAX_PHONES
 from rapport.contacts.forms import RecordForm, VersionMixin
 from rapport.contacts.models import Contact
-from rapport.core.errors import ApplicationError
 from rapport.core.normalize import phone_digits
 
 
@@ -242,18 +241,8 @@ class ContactChannelsForm(VersionMixin, RecordForm):
         """The kept rows of both lists, in their order: `emails` and `phones` for services.contact_update."""
         return {group.items: self.cleaned_data[group.items] for group in self.GROUPS}
 
-    def add_service_error(self, exc: ApplicationError) -> None:
+    def error_field(self, service_name: str) -> str | None:
         """Place "emails.2.email" on the row the service's item 2 came from; "emails" on the group."""
-        placed = False
-        for name, message in exc.fields.items():
-            target = self._row_field(name)
-            if target and target in self.fields and target not in self.errors:
-                self.add_error(target, message)
-                placed = True
-        if not placed:
-            self.add_error(None, exc.message)
-
-    def _row_field(self, service_name: str) -> str | None:
         items, _, rest = service_name.partition(".")
         group = next((g for g in self.GROUPS if g.items == items), None)
         if group is None:

@@ -68,15 +68,8 @@ class RecordForm(ServiceErrorsMixin, forms.Form):
         self.custom_definitions = list(custom_fields or [])
         add_fields(self, self.custom_definitions, for_create=self.CREATES)
 
-    def add_service_error(self, exc: ApplicationError) -> None:
-        placed = False
-        for name, message in exc.fields.items():
-            target = self.FIELD_MAP.get(name, form_name(name))
-            if target in self.fields and target not in self.errors:
-                self.add_error(target, message)
-                placed = True
-        if not placed:
-            self.add_error(None, exc.message)
+    def error_field(self, service_field: str) -> str | None:
+        return self.FIELD_MAP.get(service_field, form_name(service_field))
 
     def to_data(self) -> dict[str, Any]:
         """The services' input for the fields of this form (keys present only for the form's fields)."""
