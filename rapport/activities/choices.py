@@ -29,3 +29,13 @@ class Outcome(models.TextChoices):
     BUSY = "busy", "Busy"
     WRONG_NUMBER = "wrong_number", "Wrong number"
     LEFT_MESSAGE = "left_message", "Left message"
+
+
+class SendStatus(models.TextChoices):
+    """Where an email written in Rapport is on its way out. `sending` is claimed by one worker run:
+    if that run dies before `sent`, the email is never sent again (the user is told to check)."""
+
+    QUEUED = "queued", "Queued"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"

@@ -10,11 +10,13 @@ The body is stored as Markdown source only; it is rendered (and sanitised) when 
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from rapport.activities.choices import Direction, Kind, Outcome
+from rapport.activities.choices import Direction, Kind, Outcome, SendStatus
 from rapport.contacts.models import Contact
 from rapport.core.models import OwnedModel
 
@@ -49,6 +51,24 @@ class Activity(OwnedModel):
     )
     users = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
     deleted_at = models.DateTimeField(null=True, blank=True)
+    # Private activities (email synced from a personal mailbox, unless its owner shares it) are
+    # seen by their owner only, whatever the role's read level.
+    private = models.BooleanField(default=False)
+
+    # Email: headers as sent or received. `message_id` is the Message-ID header with its angle
+    # brackets; `thread_key` is the Message-ID of the first message of the thread (from
+    # References / In-Reply-To), so a thread is one index lookup.
+    message_id = models.CharField(max_length=255, blank=True, default="")
+    in_reply_to = models.CharField(max_length=255, blank=True, default="")
+    references = models.TextField(blank=True, default="")
+    thread_key = models.CharField(max_length=255, blank=True, default="")
+    email_from = models.CharField(max_length=320, blank=True, default="")
+    email_to = models.JSONField(default=list, blank=True)
+    email_cc = models.JSONField(default=list, blank=True)
+    # Email written in Rapport: its way out through the worker (blank for everything else).
+    send_status = models.CharField(max_length=10, choices=SendStatus.choices, blank=True, default="")
+    send_error = models.CharField(max_length=500, blank=True, default="")
+    sent_at = models.DateTimeField(null=True, blank=True)
 
     objects = ActivityQuerySet.as_manager()
 
@@ -63,10 +83,17 @@ class Activity(OwnedModel):
             models.Index(
                 fields=["org", "-deleted_at", "-id"], name="activity_trash", condition=Q(deleted_at__isnull=False)
             ),
+            models.Index(
+                fields=["org", "thread_key", "occurred_at"], name="activity_thread", condition=~Q(thread_key="")
+            ),
+            models.Index(fields=["send_status"], name="activity_outbox", condition=Q(send_status="queued")),
         ]
         constraints = [
             models.UniqueConstraint(
                 fields=["org", "external_uid"], name="activity_external_uid", condition=~Q(external_uid="")
+            ),
+            models.UniqueConstraint(
+                fields=["org", "message_id"], name="activity_message_id", condition=~Q(message_id="")
             ),
         ]
 
@@ -88,6 +115,37 @@ class ActivityContact(models.Model):
 
     def __str__(self) -> str:
         return f"{self.activity_id} ↔ {self.contact_id}"
+
+
+def _attachment_path(instance: Attachment, filename: str) -> str:
+    """Stored under a random name: the user's file name is only ever metadata."""
+    return f"attachments/{instance.org_id}/{uuid.uuid4().hex}"
+
+
+class Attachment(models.Model):
+    """A file attached to an activity, kept through Django's storage API (settings.STORAGES).
+
+    Size and type limits are checked by the services; downloads go through a permission-checked
+    view that sends the original name as a safe Content-Disposition, with nosniff.
+    """
+
+    org = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="+")
+    activity = models.ForeignKey(Activity, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to=_attachment_path, max_length=255)
+    filename = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["org", "activity"], name="attachment_activity")]
+
+    def __str__(self) -> str:
+        return self.filename
 
 
 class TaskPriority(models.TextChoices):

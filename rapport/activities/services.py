@@ -25,6 +25,7 @@ from django.utils.dateparse import parse_datetime
 from rapport.accounts.models import Membership
 from rapport.accounts.roles import Entity, Level, Mode
 from rapport.activities.choices import Direction, Kind, Outcome
+from rapport.activities.email_headers import EmailHeaders
 from rapport.activities.models import Activity, ActivityContact
 from rapport.activities.notifications import notify_mentions
 from rapport.contacts.cleaning import FieldErrors, default_region
@@ -363,12 +364,25 @@ def _require_write(actor: Principal, activity: Activity) -> None:
 
 
 @transaction.atomic
-def activity_create(*, actor: Principal, data: Mapping[str, Any], external_uid: str = "") -> Activity:
+def activity_create(
+    *,
+    actor: Principal,
+    data: Mapping[str, Any],
+    external_uid: str = "",
+    email: EmailHeaders | None = None,
+    private: bool = False,
+    send_status: str = "",
+) -> Activity:
     """Log an activity; the actor owns it unless `owner_id` says otherwise, and it happened now
     unless `occurred_at` says when. `external_uid` names the calendar event it comes from (unique
-    in the workspace). Records `activity.created`."""
+    in the workspace). `email` carries the headers of an email activity (its Message-ID is unique
+    in the workspace), `private` hides it from everyone but its owner, and `send_status` queues an
+    email written in Rapport for sending. Records `activity.created`."""
     require_entity(actor, Entity.ACTIVITY, Mode.WRITE)
     values, contact_ids, user_ids = _clean(actor, data, None)
+    if email is not None:
+        values.update(email.columns())
+    values.update(private=private, send_status=send_status)
     values.setdefault("occurred_at", timezone.now())
     values.setdefault("owner_id", actor.user_id)
     if len(actor.team_ids) == 1:

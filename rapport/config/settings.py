@@ -2,7 +2,8 @@
 
 Variables (see docs/operations.md): RAPPORT_DATA_DIR, DATABASE_URL, REDIS_URL, SECRET_KEY,
 RAPPORT_DEBUG, ALLOWED_HOSTS, CSRF_TRUSTED_ORIGINS, RAPPORT_BASE_URL, EMAIL_HOST, EMAIL_PORT,
-EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS, DEFAULT_FROM_EMAIL, RAPPORT_SECURE.
+EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS, DEFAULT_FROM_EMAIL, RAPPORT_SECURE, RAPPORT_ENCRYPTION_KEYS,
+RAPPORT_ATTACHMENT_MAX_MB.
 """
 
 from __future__ import annotations
@@ -44,6 +45,29 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+
+
+def _encryption_keys() -> list[str]:
+    """Fernet keys for secrets kept in the database (SMTP and IMAP passwords), newest first.
+
+    RAPPORT_ENCRYPTION_KEYS is a comma-separated list: the first key encrypts, every key decrypts,
+    so a key is rotated by putting a new one in front. Without it, one key is generated once and
+    kept in the data dir (mode 0600), like SECRET_KEY.
+    """
+    from_env = _env_list("RAPPORT_ENCRYPTION_KEYS", "")
+    if from_env:
+        return from_env
+    key_file = DATA_DIR / "encryption_key"
+    if not key_file.exists():
+        from cryptography.fernet import Fernet
+
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(Fernet.generate_key().decode())
+    return [key_file.read_text().strip()]
+
+
+ENCRYPTION_KEYS = _encryption_keys()
 DEBUG = _env_bool("RAPPORT_DEBUG")
 TESTING = _env_bool("RAPPORT_TESTING")
 ALLOWED_HOSTS = _env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
@@ -70,6 +94,7 @@ INSTALLED_APPS = [
     "rapport.accounts",
     "rapport.contacts",
     "rapport.activities",
+    "rapport.integrations",
     "rapport.web",
 ]
 
@@ -193,6 +218,8 @@ EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = _env_bool("EMAIL_USE_TLS")
 EMAIL_TIMEOUT = 20
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Rapport <rapport@localhost>")
+# Files attached to activities (uploaded, or from synced email): largest accepted size.
+ATTACHMENT_MAX_BYTES = int(float(os.environ.get("RAPPORT_ATTACHMENT_MAX_MB", "25")) * 1024 * 1024)
 
 # --- i18n, static ---------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -203,6 +230,7 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)
+MEDIA_ROOT = DATA_DIR / "files"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
