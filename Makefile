@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 export RAPPORT_DATA_DIR ?= $(CURDIR)/var
 PG_URL ?= postgres://postgres@127.0.0.1:5432/rapport
 
-.PHONY: run install dev-install system-deps lint test test-sqlite test-postgres test-browser bench clean
+.PHONY: run install dev-install system-deps lint test test-sqlite test-postgres test-browser bench bench-mail bench-timeline clean
 
 ## Install Rapport, create the demo workspace and serve it (web + worker) at http://127.0.0.1:8000
 run: install
@@ -60,6 +60,24 @@ BENCH_COMPANIES ?= 10000
 BENCH_QUERIES   ?= 100
 bench: install
 	$(BIN)/python bench/contacts_bench.py --contacts $(BENCH_CONTACTS) --companies $(BENCH_COMPANIES) \
+	  --queries $(BENCH_QUERIES) $(if $(BENCH_DATABASE_URL),--database-url $(BENCH_DATABASE_URL)) \
+	  $(if $(BENCH_DATA_DIR),--data-dir $(BENCH_DATA_DIR)) $(BENCH_ARGS)
+
+## Sync a mailbox of BENCH_MESSAGES messages on a throwaway Dovecot (first run, then BENCH_NEW_MESSAGES
+## new ones); prints JSON (docs/performance.md). Needs dovecot-imapd (make system-deps).
+BENCH_MESSAGES     ?= 10000
+BENCH_NEW_MESSAGES ?= 100
+bench-mail: install
+	$(BIN)/python bench/mailbox_bench.py --messages $(BENCH_MESSAGES) --incremental $(BENCH_NEW_MESSAGES) \
+	  $(if $(BENCH_DATABASE_URL),--database-url $(BENCH_DATABASE_URL)) $(if $(BENCH_DATA_DIR),--data-dir $(BENCH_DATA_DIR))
+
+## One contact with BENCH_CONTACT_ACTIVITIES activities among BENCH_ACTIVITIES: times its timeline's first
+## page (selector and contact page); prints JSON (docs/performance.md). Same BENCH_DATABASE_URL,
+## BENCH_DATA_DIR, BENCH_QUERIES and BENCH_ARGS (--reuse, --explain) as `make bench`.
+BENCH_ACTIVITIES         ?= 200000
+BENCH_CONTACT_ACTIVITIES ?= 5000
+bench-timeline: install
+	$(BIN)/python bench/timeline_bench.py --activities $(BENCH_ACTIVITIES) --contact-activities $(BENCH_CONTACT_ACTIVITIES) \
 	  --queries $(BENCH_QUERIES) $(if $(BENCH_DATABASE_URL),--database-url $(BENCH_DATABASE_URL)) \
 	  $(if $(BENCH_DATA_DIR),--data-dir $(BENCH_DATA_DIR)) $(BENCH_ARGS)
 

@@ -14,6 +14,7 @@ from rapport.accounts.models import Organization
 from rapport.accounts.roles import Role
 from rapport.core.principal import Principal
 from rapport.testing.factories import OrganizationFactory, make_principal
+from rapport.testing.imap import Dovecot, ImapAccount
 from rapport.testing.smtp import SmtpSink
 
 
@@ -97,6 +98,23 @@ def smtp(settings: Any) -> Iterator[SmtpSink]:
         yield sink
     finally:
         sink.stop()
+
+
+@pytest.fixture(scope="session")
+def dovecot() -> Iterator[Dovecot]:
+    """A real IMAP server (Debian's Dovecot) on a loopback port, shared by the session."""
+    server = Dovecot()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def imap_account(dovecot: Dovecot) -> ImapAccount:
+    """A fresh IMAP user with an empty mailbox: .deliver(raw_bytes, folder="INBOX") puts mail in."""
+    return dovecot.add_user()
 
 
 @pytest.fixture

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Install what the test suite needs from Debian and make sure PostgreSQL is up.
+# Install what the test suite needs from Debian (Chromium, Dovecot, fonts, PostgreSQL) and make sure PostgreSQL is up.
 # Idempotent: does nothing when everything is already there.
 set -euo pipefail
 
 need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+# Dovecot: the IMAP server the mailbox sync tests run against (started by the fixtures, not as a service).
+{ command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ]; } || need_apt+=(dovecot-imapd)
 fc-list 2>/dev/null | grep -qi dejavu || need_apt+=(fonts-dejavu-core)
 if ! command -v pg_isready >/dev/null 2>&1; then need_apt+=(postgresql); fi
 

@@ -97,12 +97,14 @@ def calendar_feed_lookup(*, secret: str) -> CalendarFeed | None:
 
 
 def calendar_feed_meetings(*, feed: CalendarFeed) -> list[Activity]:
-    """The live meetings of the feed's workspace its member owns or attends, oldest first."""
+    """The live meetings of the feed's workspace its member owns or attends (shared ones only when
+    attending), oldest first."""
     since = timezone.now() - FEED_PAST
     ids = (
         Activity.objects.alive()
         .filter(org_id=feed.org_id, kind=Kind.MEETING, occurred_at__gte=since)
-        .filter(Q(owner_id=feed.user_id) | Q(users=feed.user_id))
+        # A private meeting is in its owner's feed only, not in its attendees' (see selectors.visible_q).
+        .filter(Q(owner_id=feed.user_id) | Q(users=feed.user_id, private=False))
         .values("pk")
     )
     links = ActivityContact.objects.select_related("contact").order_by("id")
@@ -118,11 +120,28 @@ def _utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
-def _attendee(email: str, name: str) -> vCalAddress:
+def attendee_address(email: str, name: str = "") -> vCalAddress:
     address = vCalAddress(f"mailto:{email}")
     if name:
         address.params["CN"] = name
     return address
+
+
+def meeting_event(meeting: Activity, *, stamp: datetime) -> Event:
+    """The VEVENT of a meeting, as the feed and an email invitation both send it: one stable UID (a
+    calendar sees one event), times in UTC; organizer and attendees are the caller's to add."""
+    event = Event()
+    event.add("uid", f"activity-{meeting.pk}@org-{meeting.org_id}.rapport")
+    event.add("dtstamp", _utc(stamp))
+    start = _utc(meeting.occurred_at)
+    event.add("dtstart", start)
+    event.add("dtend", start + timedelta(seconds=meeting.duration or 0))
+    event.add("summary", meeting.subject or "Meeting")
+    if meeting.location:
+        event.add("location", meeting.location)
+    if meeting.body:
+        event.add("description", meeting.body)
+    return event
 
 
 def calendar_feed_ics(*, feed: CalendarFeed) -> bytes:
@@ -132,28 +151,18 @@ def calendar_feed_ics(*, feed: CalendarFeed) -> bytes:
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("x-wr-calname", f"Rapport — {feed.org.name}")
-    stamp = _utc(timezone.now())
+    stamp = timezone.now()
     for meeting in calendar_feed_meetings(feed=feed):
-        event = Event()
-        event.add("uid", f"activity-{meeting.pk}@org-{feed.org_id}.rapport")
-        event.add("dtstamp", stamp)
-        start = _utc(meeting.occurred_at)
-        event.add("dtstart", start)
-        event.add("dtend", start + timedelta(seconds=meeting.duration or 0))
-        event.add("summary", meeting.subject or "Meeting")
-        if meeting.location:
-            event.add("location", meeting.location)
-        if meeting.body:
-            event.add("description", meeting.body)
+        event = meeting_event(meeting, stamp=stamp)
         if meeting.owner is not None and meeting.owner.email:
-            event.add("organizer", _attendee(meeting.owner.email, meeting.owner.display_name))
+            event.add("organizer", attendee_address(meeting.owner.email, meeting.owner.display_name))
         for user in meeting.users.all():
             if user.email:
-                event.add("attendee", _attendee(user.email, user.display_name))
+                event.add("attendee", attendee_address(user.email, user.display_name))
         for link in meeting.contact_links.all():
             contact = link.contact
             if contact.deleted_at is None and contact.email:
-                event.add("attendee", _attendee(contact.email, str(contact)))
+                event.add("attendee", attendee_address(contact.email, str(contact)))
         cal.add_component(event)
     return cal.to_ical()
 

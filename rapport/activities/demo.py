@@ -21,6 +21,7 @@ from django.utils import timezone
 from rapport.accounts.models import Membership
 from rapport.activities.choices import Direction, Kind, Outcome
 from rapport.activities.models import Activity, ActivityContact
+from rapport.activities.search import index_in_bulk
 from rapport.activities.services import last_contacted_subquery
 from rapport.contacts.models import Contact
 from rapport.core.models import Event
@@ -210,6 +211,7 @@ def add_demo_activities(actor: Principal) -> None:
         ActivityContact.objects.bulk_create(links[start : start + BATCH])
     for start in range(0, len(events), BATCH):
         Event.objects.bulk_create(events[start : start + BATCH])
+    index_in_bulk(activities)
     Contact.objects.filter(org_id=actor.org_id).update(last_contacted_at=last_contacted_subquery())
 
 

@@ -70,6 +70,7 @@ class ActivityFilterForm(forms.Form):
     start = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     contact = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    company = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, owners: list[tuple[int, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -104,11 +105,19 @@ class ActivityEditForm(ActivityForm):
         max_length=BODY_MAX,
         help_text="Markdown is supported.",
     )
+    private = forms.BooleanField(
+        label="Private",
+        required=False,
+        help_text="Only you can see it, whatever your colleagues' roles.",
+    )
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
 
-    def __init__(self, *args: Any, kind: str, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, kind: str, owner: bool = False, **kwargs: Any) -> None:
+        """`owner`: the editor owns the activity, so may choose who sees it (the `private` field)."""
         super().__init__(*args, **kwargs)
         self.kind = kind
+        if not owner:
+            del self.fields["private"]
         kept = EDIT_FIELDS.get(kind, ())
         for name in ("direction", "outcome", "duration", "location"):
             if name not in kept:
@@ -124,6 +133,7 @@ class ActivityEditForm(ActivityForm):
             "duration": None if activity.duration is None else activity.duration // 60,
             "location": activity.location,
             "body": activity.body,
+            "private": activity.private,
             "version": activity.version,
         }
 
@@ -136,6 +146,8 @@ class ActivityEditForm(ActivityForm):
         for name in ("direction", "outcome", "location"):
             if name in self.fields:
                 data[name] = self.cleaned_data.get(name) or ""
+        if "private" in self.fields:
+            data["private"] = bool(self.cleaned_data.get("private"))
         if "duration" in self.changed_data:  # minutes: an untouched field keeps the exact seconds
             minutes = self.cleaned_data.get("duration")
             data["duration"] = None if minutes is None else minutes * 60

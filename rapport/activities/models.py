@@ -14,11 +14,12 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Lower
 
 from rapport.activities.choices import Direction, Kind, Outcome, SendStatus
 from rapport.contacts.models import Contact
-from rapport.core.models import OwnedModel
+from rapport.core.models import OrgScopedModel, OwnedModel
 
 ALIVE = Q(deleted_at__isnull=True)
 
@@ -250,3 +251,30 @@ class CalendarFeed(models.Model):
 
     def __str__(self) -> str:
         return f"Calendar feed {self.pk} of {self.user_id}"
+
+
+class EmailTemplate(OrgScopedModel):
+    """A reusable email (subject and Markdown body with merge fields, see rapport.core.merge).
+
+    Every template is shared with the whole workspace: any member may use it. Its owner (who
+    created it) may change or delete it, and so may members who manage the workspace's settings.
+    Names are unique (case-insensitive) among the workspace's live templates; deleting moves a
+    template to the trash (`deleted_at`), which frees its name.
+    """
+
+    name = models.CharField(max_length=100)
+    subject = models.CharField(max_length=200, blank=True, default="")
+    body = models.TextField(blank=True, default="", help_text="Markdown with merge fields")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        # Also the index of the list, which is sorted by name.
+        constraints = [
+            models.UniqueConstraint(F("org"), Lower("name"), name="emailtemplate_unique_name", condition=ALIVE),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -6,7 +6,8 @@ for it, emails it once the transaction commits (a Huey task that takes the notif
 Mentions: in an activity's body, `@` followed by a member's email address (`@ada@example.org`) or
 by a member's full name as shown in Rapport (`@Ada Lovelace`), case-insensitive, and not followed by
 a letter or digit. Only active members of the activity's workspace are matched; nobody is notified
-of their own mention, and each member at most once per activity.
+of their own mention, and each member at most once per activity: an edit of the body notifies only
+the members it newly mentions. Mentions in a private activity notify nobody (nobody else may read it).
 
 Reminders: `reminders_fire` (run every minute by the worker) notifies the assignee of every open
 task whose `remind_at` has passed. Each task is claimed by setting `reminded_at` with a conditional
@@ -98,12 +99,17 @@ def mentioned_user_ids(*, org_id: int, body: str) -> list[int]:
     return found
 
 
-def notify_mentions(*, actor: Principal, activity: Activity) -> None:
-    """Notify every member mentioned in the activity's body (not the author)."""
+def notify_mentions(*, actor: Principal, activity: Activity, previous_body: str | None = None) -> None:
+    """Notify every member mentioned in the activity's body (not the author). After an edit, give
+    the body as it was in `previous_body`: only the members it did not mention yet are notified.
+    A private activity notifies nobody: only its owner may read it."""
+    if activity.private:
+        return
+    already = set(mentioned_user_ids(org_id=activity.org_id, body=previous_body)) if previous_body else set()
     link = activity.contact_links.first()
     url = f"/contacts/{link.contact_id}/" if link else ""
     for user_id in mentioned_user_ids(org_id=activity.org_id, body=activity.body):
-        if user_id != actor.user_id:
+        if user_id != actor.user_id and user_id not in already:
             notify(
                 org_id=activity.org_id,
                 user_id=user_id,

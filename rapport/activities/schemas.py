@@ -42,6 +42,9 @@ class ActivityPatch(Schema):
         None, max_length=50, description="Contacts by id, email or phone (replaces the list on PATCH)"
     )
     user_ids: list[int] | None = Field(None, max_length=50, description="Members who took part")
+    private: bool | None = Field(
+        None, description="Only its owner sees it (whatever anyone's role); only the owner may change this"
+    )
 
 
 class ActivityIn(ActivityPatch):
@@ -73,6 +76,7 @@ class ActivityOut(Schema):
     created_at: datetime
     updated_at: datetime
     deleted_at: datetime | None
+    private: bool
 
     @staticmethod
     def resolve_body_html(obj: Any) -> str:

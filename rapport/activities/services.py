@@ -28,6 +28,7 @@ from rapport.activities.choices import Direction, Kind, Outcome
 from rapport.activities.email_headers import EmailHeaders
 from rapport.activities.models import Activity, ActivityContact
 from rapport.activities.notifications import notify_mentions
+from rapport.activities.search import reindex
 from rapport.contacts.cleaning import FieldErrors, default_region
 from rapport.contacts.models import Company, Contact, ContactEmail, ContactPhone
 from rapport.core import normalize
@@ -49,6 +50,7 @@ FIELDS = {
     "owner_id",
     "participants",
     "user_ids",
+    "private",
 }
 SUBJECT_MAX = 200
 LOCATION_MAX = 300
@@ -276,6 +278,11 @@ def _clean(
         values["owner_id"] = _owner(actor, data["owner_id"], errors)
     elif "owner_id" in data:
         errors.add("owner_id", "An activity needs an owner.")
+    if "private" in data:
+        if isinstance(data["private"], bool):
+            values["private"] = data["private"]
+        else:
+            errors.add("private", "Give true or false.")
     contact_ids = _participants(actor, data["participants"], errors) if "participants" in data else None
     user_ids = _users(actor, data["user_ids"], errors) if "user_ids" in data else None
 
@@ -288,6 +295,12 @@ def _clean(
         errors.add("outcome", "Only calls have an outcome.")
     if kind == Kind.NOTE and not current("body") and "body" not in errors.fields:
         errors.add("body", "A note needs some text.")
+    # Who sees an activity is its owner's choice alone (not even an admin's): making it private or
+    # sharing it needs the actor to be its owner, before and after the change.
+    if values.get("private", getattr(instance, "private", False)) != getattr(instance, "private", False):
+        owners = {instance.owner_id if instance is not None else actor.user_id, current("owner_id", actor.user_id)}
+        if owners != {actor.user_id}:
+            errors.add("private", "Only the activity's owner can make it private or share it.")
     errors.raise_if_any()
     return values, contact_ids, user_ids
 
@@ -295,7 +308,7 @@ def _clean(
 def _snapshot(activity: Activity) -> dict[str, Any]:
     values = {
         name: getattr(activity, name)
-        for name in ("kind", "direction", "subject", "body", "duration", "outcome", "location")
+        for name in ("kind", "direction", "subject", "body", "duration", "outcome", "location", "private")
     }
     values.update(
         occurred_at=activity.occurred_at.isoformat() if activity.occurred_at else None,
@@ -306,6 +319,21 @@ def _snapshot(activity: Activity) -> dict[str, Any]:
         user_ids=sorted(user.pk for user in activity.users.all()),
     )
     return values
+
+
+# What a private activity says stays out of its events (the audit trail, webhooks): only which
+# of these fields changed is recorded, not their values.
+PRIVATE_CONTENT = ("subject", "body", "location")
+REDACTED = "(private)"
+
+
+def _changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[Any]]:
+    changes = diff(before, after)
+    if before.get("private") or after.get("private"):
+        for name in PRIVATE_CONTENT:
+            if name in changes:
+                changes[name] = [REDACTED if value else value for value in changes[name]]
+    return changes
 
 
 def _set_contacts(activity: Activity, contact_ids: list[int]) -> None:
@@ -334,7 +362,8 @@ def refresh_last_contacted(org_id: int, contact_ids: set[int] | list[int]) -> No
 
 def last_contacted_subquery() -> Subquery:
     """The latest `occurred_at` of the outer contact's live CONTACT_KINDS activities (a walk of the
-    participants' timeline index), for an UPDATE of contacts."""
+    participants' timeline index), for an UPDATE of contacts. Private activities count too: the
+    contact only shows the derived date, never the activity, its owner or what it says."""
     latest = (
         ActivityContact.objects.filter(
             contact_id=OuterRef("pk"), activity__deleted_at__isnull=True, activity__kind__in=CONTACT_KINDS
@@ -361,6 +390,8 @@ def activity_reload(activity: Activity) -> Activity:
 def _require_write(actor: Principal, activity: Activity) -> None:
     if activity.org_id != actor.org_id or not can_write(actor, activity, Entity.ACTIVITY):
         raise PermissionDenied()
+    if activity.private and activity.owner_id != actor.user_id:
+        raise PermissionDenied()
 
 
 @transaction.atomic
@@ -382,7 +413,7 @@ def activity_create(
     values, contact_ids, user_ids = _clean(actor, data, None)
     if email is not None:
         values.update(email.columns())
-    values.update(private=private, send_status=send_status)
+    values.update(private=values.get("private", False) or private, send_status=send_status)
     values.setdefault("occurred_at", timezone.now())
     values.setdefault("owner_id", actor.user_id)
     if len(actor.team_ids) == 1:
@@ -394,7 +425,8 @@ def activity_create(
     refresh_last_contacted(actor.org_id, contact_ids or [])
     activity.users.set(user_ids or [])
     activity = activity_reload(activity)
-    record_event(actor, "activity.created", activity, diff({}, _snapshot(activity)))
+    record_event(actor, "activity.created", activity, _changes({}, _snapshot(activity)))
+    reindex(activity)
     notify_mentions(actor=actor, activity=activity)
     return activity
 
@@ -423,9 +455,13 @@ def activity_update(
         activity.users.set(user_ids)
     refresh_last_contacted(actor.org_id, set(before["contact_ids"]) | _contact_ids(activity))
     activity = activity_reload(activity)
-    changes = diff(before, _snapshot(activity))
+    changes = _changes(before, _snapshot(activity))
     if changes:
         record_event(actor, "activity.updated", activity, changes)
+        reindex(activity)
+    if "body" in changes or "private" in changes:
+        # Members newly mentioned by the edit; everyone mentioned once a private activity is shared.
+        notify_mentions(actor=actor, activity=activity, previous_body=None if before["private"] else before["body"])
     return activity
 
 
@@ -438,6 +474,7 @@ def activity_delete(*, actor: Principal, activity: Activity) -> Activity:
         Activity.objects.filter(pk=activity.pk).update(deleted_at=activity.deleted_at, version=F("version") + 1)
         refresh_last_contacted(actor.org_id, _contact_ids(activity))
         record_event(actor, "activity.trashed", activity, {"deleted_at": [None, activity.deleted_at.isoformat()]})
+        reindex(activity)
     return activity
 
 
@@ -451,4 +488,5 @@ def activity_restore(*, actor: Principal, activity: Activity) -> Activity:
         refresh_last_contacted(actor.org_id, _contact_ids(activity))
         activity.refresh_from_db()
         record_event(actor, "activity.restored", activity, {"deleted_at": [old.isoformat(), None]})
+        reindex(activity)
     return activity_reload(activity)

@@ -1,4 +1,5 @@
-"""Background work of activities: due task reminders (every minute) and notification emails."""
+"""Background work of activities: due task reminders (every minute), notification emails, and a
+daily sweep of orphaned attachment files."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from django.core.mail import send_mail
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
+from rapport.activities.attachments import attachment_sweep_orphans
 from rapport.activities.models import Notification
 from rapport.activities.notifications import reminders_fire
 
@@ -15,6 +17,12 @@ from rapport.activities.notifications import reminders_fire
 def fire_reminders() -> None:
     """Notify assignees of due task reminders; each reminder fires once (see reminders_fire)."""
     reminders_fire()
+
+
+@db_periodic_task(crontab(minute="17", hour="3"))
+def sweep_attachment_files() -> None:
+    """Daily: remove stored attachment files no row names (see attachment_sweep_orphans)."""
+    attachment_sweep_orphans()
 
 
 @db_task(retries=3, retry_delay=60)

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import Prefetch
+from django.db.models import Count, OuterRef, Prefetch, Subquery
 
 from rapport.accounts.roles import Entity
 from rapport.activities.choices import Direction, Kind, Outcome
 from rapport.activities.markdown import render_markdown
-from rapport.activities.models import Activity, ActivityContact
+from rapport.activities.models import Activity, ActivityContact, Attachment
+from rapport.activities.selectors import visible_activities
 from rapport.contacts.timeline import SubjectIds, TimelineItem, register_timeline_source
-from rapport.core.access import scope
 from rapport.core.principal import Principal
 
 
@@ -42,6 +42,9 @@ def _lines(activity: Activity) -> tuple[str, ...]:
     people = [str(link.contact) for link in activity.contact_links.all() if link.contact.deleted_at is None]
     if people:
         lines.append(f"With: {', '.join(people)}")
+    files = getattr(activity, "attachment_count", None) or 0
+    if files:
+        lines.append(f"Attachments: {files}")
     return tuple(lines)
 
 
@@ -51,8 +54,22 @@ def activity_items(
     """The newest `limit` activities (older than `before`) of the contacts or companies the actor may read."""
     if subject_type not in {"contact", "company"} or not actor.can(Entity.ACTIVITY):
         return []
-    qs = scope(actor, Activity.objects.alive(), Entity.ACTIVITY)
-    if subject_type == "contact":
+    # The role's level and privacy apply to the activities; the participant links are only the
+    # index walk that finds a contact's activities (see the model's docstring).
+    qs = visible_activities(actor, Activity.objects.alive())
+    order: tuple[str, ...] = ("-occurred_at", "-id")
+    if subject_type == "contact" and isinstance(subject_ids, (list, tuple)) and len(subject_ids) == 1:
+        # One contact (its page): walk its participant links newest first on the
+        # (org, contact, -occurred_at) index, joined to each activity, and stop after `limit` rows
+        # that pass the access and privacy conditions: no sort of the contact's whole history.
+        walk: dict[str, object] = {"contact_links__org_id": actor.org_id, "contact_links__contact_id": subject_ids[0]}
+        if before is not None:
+            walk["contact_links__occurred_at__lt"] = before
+        qs = qs.filter(**walk)
+        order = ("-contact_links__occurred_at", "-id")
+    elif subject_type == "contact":
+        # Many contacts (a company's people): their links as a subquery, so that an activity with
+        # several of them comes once.
         links = ActivityContact.objects.filter(org_id=actor.org_id, contact_id__in=subject_ids)
         if before is not None:
             links = links.filter(occurred_at__lt=before)
@@ -61,10 +78,17 @@ def activity_items(
         qs = qs.filter(company_id__in=subject_ids)
     if before is not None:
         qs = qs.filter(occurred_at__lt=before)
+    # How many files each activity holds, in the same query (a correlated count on the
+    # attachment_activity index), for its "Attachments: n" line.
+    files = Attachment.objects.filter(org_id=OuterRef("org_id"), activity_id=OuterRef("pk"))
+    qs = qs.annotate(attachment_count=Subquery(files.values("activity_id").annotate(n=Count("id")).values("n")[:1]))
     activities = list(
         qs.select_related("owner")
-        .prefetch_related(Prefetch("contact_links", queryset=ActivityContact.objects.select_related("contact")))
-        .order_by("-occurred_at", "-id")[:limit]
+        .prefetch_related(
+            # Participants in the order they were given (the "With:" line).
+            Prefetch("contact_links", queryset=ActivityContact.objects.select_related("contact").order_by("id"))
+        )
+        .order_by(*order)[:limit]
     )
     items = []
     for activity in activities:

@@ -36,14 +36,16 @@ def panel_context(actor: Principal, subject_type: str, pk: int) -> dict[str, Any
     allowed = actor.can(Entity.ACTIVITY, Mode.WRITE)
     return {
         "panel_url": reverse(f"{prefix}_panel", args=[pk]),
-        # The activity list filters by contact only; a company has no such link.
-        "all_url": f"{reverse('activities:list')}?contact={pk}" if subject_type == "contact" else "",
+        # The activity list filtered to the contact (its activities) or the company (those linked to it).
+        "all_url": f"{reverse('activities:list')}?{subject_type}={pk}",
         "actions": [
             {"name": name, "title": TITLES[name], "url": reverse(f"{prefix}_form", args=[pk, name])}
             for name in FORMS_OF[subject_type]
         ]
         if allowed
         else [],
+        # Composing an email is a page of its own (recipients, template, attachments), not a panel form.
+        "email_url": reverse(f"emails:{subject_type}_compose", args=[pk]) if allowed else "",
     }
 
 

@@ -19,11 +19,16 @@ from ninja.parser import Parser
 from rapport.accounts.api import router as accounts_router
 from rapport.accounts.auth import API_AUTH
 from rapport.activities.api import router as activities_router
+from rapport.activities.attachment_api import router as attachments_router
+from rapport.activities.email_api import router as emails_router
+from rapport.activities.email_template_api import router as email_templates_router
 from rapport.activities.task_api import router as tasks_router
 from rapport.contacts.api import router as contacts_router
 from rapport.core.api import router as core_router
 from rapport.core.customfields.api import router as custom_fields_router
 from rapport.core.errors import ApplicationError, ValidationFailed
+from rapport.integrations.api import router as integrations_router
+from rapport.integrations.mailbox_api import router as mailboxes_router
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +86,7 @@ _CODES = {
     405: "method_not_allowed",
     409: "conflict",
     412: "stale_version",
+    413: "file_too_large",
     422: "validation_error",
     428: "precondition_required",
     429: "too_many_requests",
@@ -152,4 +158,9 @@ api.add_router("/v1/", core_router)
 api.add_router("/v1/", custom_fields_router)
 api.add_router("/v1/", contacts_router)
 api.add_router("/v1/", activities_router)
+api.add_router("/v1/", attachments_router)
 api.add_router("/v1/", tasks_router)
+api.add_router("/v1/", email_templates_router)
+api.add_router("/v1/", emails_router)
+api.add_router("/v1/", integrations_router)
+api.add_router("/v1/", mailboxes_router)

@@ -220,6 +220,18 @@ EMAIL_TIMEOUT = 20
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Rapport <rapport@localhost>")
 # Files attached to activities (uploaded, or from synced email): largest accepted size.
 ATTACHMENT_MAX_BYTES = int(float(os.environ.get("RAPPORT_ATTACHMENT_MAX_MB", "25")) * 1024 * 1024)
+ATTACHMENT_MAX_PER_ACTIVITY = 20
+# Refused whatever the content type (compared case-insensitively with the name's last extension):
+# programs and scripts that run when opened. See rapport/activities/attachments.py, docs/security.md.
+ATTACHMENT_BLOCKED_EXTENSIONS = (
+    ".exe", ".bat", ".cmd", ".com", ".scr", ".pif", ".cpl", ".msi", ".msp", ".msc", ".dll", ".jar",
+    ".js", ".jse", ".mjs", ".vbs", ".vbe", ".wsf", ".wsh", ".hta", ".ps1", ".psm1", ".sh", ".bash",
+    ".lnk", ".reg", ".scf", ".app", ".apk",
+)  # fmt: skip
+# Uploads: Django keeps a file of up to FILE_UPLOAD_MAX_MEMORY_SIZE in memory and streams a larger
+# one to a temporary file (FILE_UPLOAD_TEMP_DIR), so attachments up to ATTACHMENT_MAX_BYTES upload
+# with Django's defaults; DATA_UPLOAD_MAX_MEMORY_SIZE counts the other form fields only.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2621440
 
 # --- i18n, static ---------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -12,5 +12,9 @@ urlpatterns = [
     path("", include("rapport.contacts.urls")),
     path("", include("rapport.activities.urls")),
     path("", include("rapport.activities.task_urls")),
+    path("", include("rapport.activities.email_template_urls")),
+    path("", include("rapport.activities.email_urls")),
+    path("", include("rapport.integrations.urls")),
+    path("", include("rapport.integrations.mailbox_urls")),
     path("", include("rapport.web.urls")),
 ]

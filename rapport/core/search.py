@@ -40,7 +40,8 @@ def register_provider(priority: int = 50) -> Callable[[Provider], Provider]:
 
 def search(*, actor: Principal, q: str, limit: int = 20) -> list[SearchHit]:
     """Hits for `q` from every provider, in provider order, at most `limit` from each."""
-    q = " ".join(q.split())[:MAX_QUERY_LENGTH]
+    # NUL is not text to any database (PostgreSQL refuses it in a query): it separates words like a space.
+    q = " ".join(q.replace("\x00", " ").split())[:MAX_QUERY_LENGTH]
     if not q:
         return []
     hits: list[SearchHit] = []

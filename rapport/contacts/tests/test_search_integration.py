@@ -60,3 +60,11 @@ def test_the_search_api_answers_with_hits_and_links(api, admin):
         "url": f"/contacts/{contact.pk}/",
     }
     assert api(admin).get("/api/v1/search").status_code == 422
+
+
+def test_a_nul_character_in_the_search_box_separates_words_on_every_database(client, admin):
+    services.contact_create(actor=admin, data={"first_name": "Grace", "last_name": "Hopper"})
+    client.force_login(admin.user)
+    resp = client.get("/search/", {"q": "grace\x00hopper"})
+    assert resp.status_code == 200
+    assert "Grace Hopper" in resp.content.decode()
