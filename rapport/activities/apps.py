@@ -13,6 +13,8 @@ class ActivitiesConfig(AppConfig):
             timeline,  # the "activity" timeline source
         )
         from rapport.activities.demo import add_demo_activities
+        from rapport.activities.demo_agenda import add_demo_agenda
 
-        if add_demo_activities not in DEMO_STEPS:  # after the demo contacts (apps are ready in order)
-            DEMO_STEPS.append(add_demo_activities)
+        for step in (add_demo_activities, add_demo_agenda):
+            if step not in DEMO_STEPS:  # after the demo contacts (apps are ready in order)
+                DEMO_STEPS.append(step)

@@ -18,8 +18,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from rapport.accounts.models import Membership
-from rapport.activities.choices import Direction, Kind, Outcome
+from rapport.accounts.models import Membership, User
+from rapport.activities.choices import Direction, Kind, Outcome, SendStatus
 from rapport.activities.models import Activity, ActivityContact
 from rapport.activities.search import index_in_bulk
 from rapport.activities.services import last_contacted_subquery
@@ -130,7 +130,7 @@ def add_demo_activities(actor: Principal) -> None:
     contacts = list(
         Contact.objects.filter(org_id=actor.org_id, deleted_at__isnull=True)
         .order_by("id")
-        .values_list("pk", "first_name", "company_id", "owner_id", "team_id", "lifecycle_stage")
+        .values_list("pk", "first_name", "company_id", "owner_id", "team_id", "lifecycle_stage", "email")
     )
     if not contacts:
         return
@@ -140,6 +140,7 @@ def add_demo_activities(actor: Principal) -> None:
             org_id=actor.org_id, is_active=True, role__in=["admin", "manager", "sales", "support", "marketing"]
         ).values_list("user_id", flat=True)
     ) or [actor.user_id]
+    user_emails = dict(User.objects.filter(pk__in=owners).values_list("pk", "email"))
     colleagues: dict[int, list[int]] = defaultdict(list)
     for pk, _first, company_id, *_ in contacts:
         if company_id:
@@ -152,7 +153,7 @@ def add_demo_activities(actor: Principal) -> None:
 
     activities: list[Activity] = []
     participants: list[list[int]] = []
-    for pk, first_name, company_id, contact_owner, team_id, _stage in picked:
+    for n, (pk, first_name, company_id, contact_owner, team_id, _stage, email) in enumerate(picked):
         kind = rng.choices(kinds, kind_weights)[0]
         direction = outcome = ""
         duration: int | None = None
@@ -176,22 +177,24 @@ def add_demo_activities(actor: Principal) -> None:
             other = rng.choice(colleagues[company_id])
             if other != pk:
                 people.append(other)
-        activities.append(
-            Activity(
-                org_id=actor.org_id,
-                created_by=actor.user,
-                owner_id=contact_owner if contact_owner and rng.random() < 0.8 else rng.choice(owners),
-                team_id=team_id,
-                kind=kind,
-                direction=direction,
-                subject=subject,
-                body=body,
-                occurred_at=_when(rng, end),
-                duration=duration,
-                outcome=outcome,
-                company_id=company_id,
-            )
+        owner_id = contact_owner if contact_owner and rng.random() < 0.8 else rng.choice(owners)
+        activity = Activity(
+            org_id=actor.org_id,
+            created_by=actor.user,
+            owner_id=owner_id,
+            team_id=team_id,
+            kind=kind,
+            direction=direction,
+            subject=subject,
+            body=body,
+            occurred_at=_when(rng, end),
+            duration=duration,
+            outcome=outcome,
+            company_id=company_id,
         )
+        if kind == Kind.EMAIL:
+            _email_headers(activity, n, user_emails.get(owner_id, ""), email, org_id=actor.org_id)
+        activities.append(activity)
         participants.append(people)
 
     links: list[ActivityContact] = []
@@ -213,6 +216,18 @@ def add_demo_activities(actor: Principal) -> None:
         Event.objects.bulk_create(events[start : start + BATCH])
     index_in_bulk(activities)
     Contact.objects.filter(org_id=actor.org_id).update(last_contacted_at=last_contacted_subquery())
+
+
+def _email_headers(activity: Activity, n: int, user_email: str, contact_email: str, *, org_id: int) -> None:
+    """What a demo email carries as an email: its own Message-ID (one thread each), sender and
+    recipient by direction, and "sent" for the outgoing ones."""
+    activity.message_id = activity.thread_key = f"<demo-{n}.{org_id}@demo.rapport.example>"
+    ours, theirs = user_email or "sales@demo.rapport.example", contact_email or "customer@example.com"
+    if activity.direction == Direction.OUTBOUND:
+        activity.email_from, activity.email_to = ours, [theirs]
+        activity.send_status, activity.sent_at = SendStatus.SENT, activity.occurred_at
+    else:
+        activity.email_from, activity.email_to = theirs, [ours]
 
 
 def _event(actor: Principal, activity: Activity, people: list[int], now: datetime) -> Event:

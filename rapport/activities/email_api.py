@@ -2,21 +2,24 @@
 sending state, and send a failed one again. (No `from __future__ import annotations` here.)
 
 Sending happens in the worker after the request: the answer of `POST /emails` is the email with
-`send_status` "queued"; poll `GET /emails/{id}` for "sent" or "failed" (with `send_error`).
+`send_status` "queued"; poll `GET /emails/{id}` for "sent" or "failed" (with `send_error`). Every
+answer carries the email's ETag, which changes with each step of its way out (queued, sending, sent
+or failed), like any change of the activity.
 """
 
 from datetime import datetime
 from typing import Any
 
-from django.http import HttpRequest
-from ninja import Field, Router, Schema
+from django.http import HttpRequest, HttpResponse
+from ninja import Field, Router
 
 from rapport.activities import email_services
 from rapport.activities.email_selectors import email_get
 from rapport.activities.models import Activity
 from rapport.activities.schemas import ActivityOut
-from rapport.core.http import idempotent
+from rapport.core.http import idempotent, with_etag
 from rapport.core.principal import Principal
+from rapport.core.schemas import StrictIn
 
 router = Router(tags=["emails"])
 ERRORS: dict[int, Any] = {code: dict for code in (400, 401, 403, 404, 409, 412, 422, 428)}
@@ -27,7 +30,7 @@ def _actor(request: HttpRequest) -> Principal:
     return request.auth  # type: ignore[attr-defined]
 
 
-class EmailIn(Schema):
+class EmailIn(StrictIn):
     to: list[str] | None = Field(
         None, max_length=50, description="Recipients; a reply or an invitation fills them in when empty"
     )
@@ -66,12 +69,17 @@ def compose_email(request: HttpRequest, payload: EmailIn) -> Activity:
 
 
 @router.get("/emails/{activity_id}", response={200: EmailOut, **ERRORS}, summary="Get an email and its sending state")
-def get_email(request: HttpRequest, activity_id: int) -> Activity:
-    return email_get(actor=_actor(request), activity_id=activity_id)
+def get_email(request: HttpRequest, response: HttpResponse, activity_id: int) -> Activity:
+    """With the email's ETag (the If-Match of `PATCH /activities/{id}`)."""
+    email = email_get(actor=_actor(request), activity_id=activity_id)
+    with_etag(response, email)
+    return email
 
 
 @router.post("/emails/{activity_id}/resend", response={200: EmailOut, **ERRORS}, summary="Send a failed email again")
-def resend_email(request: HttpRequest, activity_id: int) -> Activity:
+def resend_email(request: HttpRequest, response: HttpResponse, activity_id: int) -> Activity:
     """Only a failed email can be sent again (409 otherwise)."""
     actor = _actor(request)
-    return email_services.email_resend(actor=actor, activity=email_get(actor=actor, activity_id=activity_id))
+    email = email_services.email_resend(actor=actor, activity=email_get(actor=actor, activity_id=activity_id))
+    with_etag(response, email)
+    return email

@@ -343,16 +343,18 @@ def email_compose(*, actor: Principal, data: Mapping[str, Any], files: Sequence[
 
 @transaction.atomic
 def email_resend(*, actor: Principal, activity: Activity) -> Activity:
-    """Queue a failed email again ("Send again"); the actor must be able to change it. Only a failed
-    email can be: one queued or being sent is on its way, one sent is done, and one left in `sending`
-    by a crash may have gone out (409 for all of them). Records `email.requeued`."""
+    """Queue a failed email again ("Resend"), as it is now (a failed email's subject and message may
+    have been corrected); the actor must be able to change it. Only a failed email can be: one queued
+    or being sent is on its way and one sent is done (409 for all of them). An attempt that died
+    mid-send is failed by the recovery task with a warning that it may have gone out: resending it
+    is the user's decision. Records `email.requeued`."""
     activity = activity_get(actor=actor, activity_id=activity.pk, mode=Mode.WRITE)
     if activity.kind != Kind.EMAIL or not activity.send_status:
         raise Conflict("not_an_outgoing_email", "Only an email written in Rapport can be sent again.")
     if smtp_server_of(actor.org_id) is None:
         raise SmtpNotConfigured()
     updated = Activity.objects.filter(pk=activity.pk, send_status=SendStatus.FAILED).update(
-        send_status=SendStatus.QUEUED, send_error="", version=F("version") + 1
+        send_status=SendStatus.QUEUED, send_error="", send_attempt_at=timezone.now(), version=F("version") + 1
     )
     if not updated:
         raise Conflict("not_failed", "Only an email that failed to send can be sent again.")

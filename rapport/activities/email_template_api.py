@@ -20,6 +20,7 @@ from rapport.core.access import access
 from rapport.core.http import idempotent, if_match, with_etag
 from rapport.core.pagination import DEFAULT_LIMIT, PageOut, paginate
 from rapport.core.principal import Principal
+from rapport.core.schemas import StrictIn
 
 router = Router(tags=["email templates"])
 ERRORS: dict[int, Any] = {code: dict for code in (400, 401, 403, 404, 409, 412, 422, 428)}
@@ -30,7 +31,7 @@ def _actor(request: HttpRequest) -> Principal:
     return request.auth  # type: ignore[attr-defined]
 
 
-class EmailTemplatePatch(Schema):
+class EmailTemplatePatch(StrictIn):
     name: str | None = Field(None, max_length=services.NAME_MAX)
     subject: str | None = Field(
         None,
@@ -66,7 +67,7 @@ class EmailTemplateListParams(Schema):
     limit: int = DEFAULT_LIMIT
 
 
-class RenderIn(Schema):
+class RenderIn(StrictIn):
     contact_id: int | None = ID
     company_id: int | None = ID
 

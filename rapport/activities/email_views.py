@@ -1,4 +1,4 @@
-"""The compose page (from a contact, a company, as a reply, as a meeting invitation) and "Send again".
+"""The compose page (from a contact, a company, as a reply, as a meeting invitation) and "Resend".
 
 GET shows the form prefilled (the contact's primary email; a reply's recipients and "Re:" subject;
 an invitation's attendees, title and times); `?template=<id>` fills subject and body from an email
@@ -6,6 +6,10 @@ template rendered for the contact or company. POST goes through `email_services.
 the email is logged and queued, and sent by the worker after the request. Missing and not-yours
 records answer 404; a role that may not log activities gets 403; without an SMTP server the page
 says so (and a post answers 409).
+
+Resend posted from the email's page redirects back to it; posted over htmx (the button of a
+timeline) it answers the email's status block again (see activities/_email_status.html), with the
+refusal in it when there is one (403, 409).
 """
 
 from __future__ import annotations
@@ -16,13 +20,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from rapport.accounts.decorators import principal_required
 from rapport.accounts.roles import Entity, Mode, Perm
 from rapport.activities import email_services
-from rapport.activities.choices import Kind
+from rapport.activities.choices import Kind, SendStatus
 from rapport.activities.email_forms import EmailComposeForm
 from rapport.activities.email_selectors import email_get
 from rapport.activities.email_services import ComposeDefaults
@@ -30,7 +35,8 @@ from rapport.activities.models import Activity
 from rapport.activities.selectors import activity_get
 from rapport.contacts import selectors as contact_selectors
 from rapport.contacts.models import Company, Contact
-from rapport.contacts.views.common import actor_of, forbidden, not_found
+from rapport.contacts.views.common import actor_of, forbidden, is_htmx, not_found
+from rapport.core.access import can_write
 from rapport.core.errors import ApplicationError, NotFound, PermissionDenied
 from rapport.core.principal import Principal
 from rapport.integrations.smtp_services import smtp_server_of
@@ -210,20 +216,54 @@ def invite_compose(request: HttpRequest, activity_id: int) -> HttpResponse:
     )
 
 
+_AFTER_RESEND: dict[str, str] = {SendStatus.SENT: "Sent again.", SendStatus.FAILED: "Tried again: it failed again."}
+
+
+def _status_block(
+    request: HttpRequest,
+    actor: Principal,
+    activity_id: int,
+    *,
+    notice: str = "",
+    error: str = "",
+    status: int = 200,
+    resent: bool = False,
+) -> HttpResponse:
+    email = email_get(actor=actor, activity_id=activity_id)
+    if resent:  # a worker that is quick (or runs in the request, in tests) may be done already
+        notice = _AFTER_RESEND.get(email.send_status, notice)
+    context = {
+        "activity": email,
+        "inline": True,
+        "can_resend": email.send_status == SendStatus.FAILED and can_write(actor, email, Entity.ACTIVITY),
+        "notice": notice,
+        "error": error,
+    }
+    return HttpResponse(render_to_string("activities/_email_status.html", context, request), status=status)
+
+
 @require_POST
 @login_required
 @principal_required
 def resend(request: HttpRequest, activity_id: int) -> HttpResponse:
     actor = actor_of(request)
+    inline = is_htmx(request)
     try:
         email: Activity = email_get(actor=actor, activity_id=activity_id)
         email_services.email_resend(actor=actor, activity=email)
     except NotFound:
         return not_found(request)
     except PermissionDenied:
+        if inline:
+            error = "Your role does not let you send this email again."
+            return _status_block(request, actor, activity_id, error=error, status=403)
         return forbidden(request, "send this email again")
     except ApplicationError as exc:
+        if inline:
+            return _status_block(request, actor, activity_id, error=exc.message, status=exc.status)
         messages.error(request, exc.message)
         return redirect("activities:detail", activity_id=activity_id)
+    if inline:
+        return _status_block(request, actor, activity_id, notice="Queued again: it is being sent.", resent=True)
     messages.success(request, "Email queued again: it is being sent.")
     return redirect("activities:detail", activity_id=activity_id)

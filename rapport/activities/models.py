@@ -70,6 +70,9 @@ class Activity(OwnedModel):
     send_status = models.CharField(max_length=10, choices=SendStatus.choices, blank=True, default="")
     send_error = models.CharField(max_length=500, blank=True, default="")
     sent_at = models.DateTimeField(null=True, blank=True)
+    # While queued: when the next attempt is due (now, or later after a retry delay); while sending:
+    # when the running attempt claimed it. The recovery task reads it (rapport.integrations.sending).
+    send_attempt_at = models.DateTimeField(null=True, blank=True)
 
     objects = ActivityQuerySet.as_manager()
 
@@ -87,7 +90,10 @@ class Activity(OwnedModel):
             models.Index(
                 fields=["org", "thread_key", "occurred_at"], name="activity_thread", condition=~Q(thread_key="")
             ),
-            models.Index(fields=["send_status"], name="activity_outbox", condition=Q(send_status="queued")),
+            # The recovery of emails whose enqueue was lost (queued, due long ago) and of attempts that
+            # died mid-send (sending, claimed long ago): each a walk of a tiny index of in-flight emails.
+            models.Index(fields=["send_attempt_at"], name="activity_outbox", condition=Q(send_status="queued")),
+            models.Index(fields=["send_attempt_at"], name="activity_sending", condition=Q(send_status="sending")),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -184,6 +190,8 @@ class Task(OwnedModel):
     class Meta:
         indexes = [
             models.Index(fields=["org", "owner", "status", "due_at"], name="task_owner_due", condition=ALIVE),
+            # The task list for everyone ("anyone" assignee), by due date within a status.
+            models.Index(fields=["org", "status", "due_at", "id"], name="task_status_due", condition=ALIVE),
             models.Index(fields=["org", "-created_at", "-id"], name="task_created", condition=ALIVE),
             models.Index(fields=["org", "contact"], name="task_contact"),
             models.Index(
@@ -201,6 +209,7 @@ class NotificationKind(models.TextChoices):
     ASSIGNED = "assigned", "Assigned"
     MENTIONED = "mentioned", "Mentioned"
     REMINDER = "reminder", "Reminder"
+    EMAIL_FAILED = "email_failed", "Email not sent"
 
 
 class Notification(models.Model):

@@ -1,4 +1,5 @@
-"""Notifications: what one member should see (assigned a task, mentioned in a note, a task reminder).
+"""Notifications: what one member should see (assigned a task, mentioned in a note, a task reminder,
+an email of theirs that could not be sent).
 
 `notify` writes the notification in the caller's transaction and, when the user's preference asks
 for it, emails it once the transaction commits (a Huey task that takes the notification's id).
@@ -38,19 +39,28 @@ from rapport.core.principal import Principal
 
 REMINDER_BATCH = 500
 _EMAIL_MENTION = re.compile(r"@([A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)")
-_PREFERENCE = {
+# Every notification is shown in the app (the bell, the notification centre); these preferences only
+# decide which kinds are also emailed. An email that could not be sent asks for action like a
+# reminder does, so it follows the reminder preference (on by default); it is emailed through the
+# system mailer (`EMAIL_*`), not through the workspace's SMTP server that may be what failed.
+_PREFERENCE: dict[str, str] = {
     NotificationKind.ASSIGNED: "email_assignments",
     NotificationKind.MENTIONED: "email_mentions",
     NotificationKind.REMINDER: "email_reminders",
+    NotificationKind.EMAIL_FAILED: "email_reminders",
 }
 
 
 def wants_email(user_id: int, kind: str) -> bool:
-    """Whether the user asked for `kind` notifications by email (reminders yes, others no by default)."""
+    """Whether the user asked for `kind` notifications by email (reminders and failed emails yes,
+    others no by default). A kind without a preference is shown in the app only."""
+    name = _PREFERENCE.get(kind)
+    if name is None:
+        return False
     pref = NotificationPreference.objects.filter(user_id=user_id).first()
     if pref is None:
         pref = NotificationPreference(user_id=user_id)
-    return bool(getattr(pref, _PREFERENCE[NotificationKind(kind)]))
+    return bool(getattr(pref, name))
 
 
 def notify(*, org_id: int, user_id: int, kind: str, title: str, url: str = "") -> Notification:
@@ -65,7 +75,7 @@ def notify(*, org_id: int, user_id: int, kind: str, title: str, url: str = "") -
 
 
 def task_url(task: Task) -> str:
-    return f"/?task={task.pk}#my-day"
+    return f"/tasks/{task.pk}/"
 
 
 def notify_assigned(*, actor: Principal, task: Task) -> None:

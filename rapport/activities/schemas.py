@@ -13,11 +13,12 @@ from ninja import Field, Schema
 
 from rapport.activities.markdown import render_markdown
 from rapport.contacts.schemas import Ref, UserRef
+from rapport.core.schemas import StrictIn
 
 ID = Field(None, ge=1, le=2**63 - 1)
 
 
-class ParticipantIn(Schema):
+class ParticipantIn(StrictIn):
     """One contact taking part: exactly one of its id, an email address or a phone number of it."""
 
     contact_id: int | None = ID
@@ -25,7 +26,7 @@ class ParticipantIn(Schema):
     phone: str | None = Field(None, max_length=40)
 
 
-class ActivityPatch(Schema):
+class ActivityPatch(StrictIn):
     kind: str | None = Field(None, max_length=20, description="call, meeting, email, note, sms, chat or other")
     direction: str | None = Field(None, max_length=10, description="inbound, outbound or empty")
     subject: str | None = Field(None, max_length=200)

@@ -19,12 +19,13 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import F, OuterRef, Subquery
+from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from rapport.accounts.models import Membership
+from rapport.accounts.models import Membership, Organization
 from rapport.accounts.roles import Entity, Level, Mode
-from rapport.activities.choices import Direction, Kind, Outcome
+from rapport.activities.choices import Direction, Kind, Outcome, SendStatus
 from rapport.activities.email_headers import EmailHeaders
 from rapport.activities.models import Activity, ActivityContact
 from rapport.activities.notifications import notify_mentions
@@ -33,7 +34,7 @@ from rapport.contacts.cleaning import FieldErrors, default_region
 from rapport.contacts.models import Company, Contact, ContactEmail, ContactPhone
 from rapport.core import normalize
 from rapport.core.access import can_write, require_entity, scope
-from rapport.core.errors import ApplicationError, PermissionDenied, StaleVersion, ValidationFailed
+from rapport.core.errors import ApplicationError, Conflict, PermissionDenied, StaleVersion, ValidationFailed
 from rapport.core.events import diff, record_event
 from rapport.core.principal import Principal
 
@@ -351,27 +352,49 @@ def _set_contacts(activity: Activity, contact_ids: list[int]) -> None:
 CONTACT_KINDS = (Kind.CALL, Kind.MEETING, Kind.EMAIL, Kind.SMS, Kind.CHAT)
 
 
-def refresh_last_contacted(org_id: int, contact_ids: set[int] | list[int]) -> None:
+def refresh_last_contacted(org_id: int, contact_ids: set[int] | list[int], *, now: datetime | None = None) -> None:
     """Set `last_contacted_at` of the given contacts to the latest `occurred_at` of their live
     activities of a CONTACT_KINDS kind (None when there is none): one UPDATE with a subquery for
     all of them. The field is derived, so neither the contact's version nor updated_at changes."""
     if not contact_ids:
         return
-    Contact.objects.filter(org_id=org_id, pk__in=list(contact_ids)).update(last_contacted_at=last_contacted_subquery())
+    Contact.objects.filter(org_id=org_id, pk__in=list(contact_ids)).update(
+        last_contacted_at=last_contacted_subquery(now)
+    )
 
 
-def last_contacted_subquery() -> Subquery:
-    """The latest `occurred_at` of the outer contact's live CONTACT_KINDS activities (a walk of the
-    participants' timeline index), for an UPDATE of contacts. Private activities count too: the
-    contact only shows the derived date, never the activity, its owner or what it says."""
+def last_contacted_subquery(now: datetime | None = None) -> Subquery:
+    """The latest past `occurred_at` of the outer contact's live CONTACT_KINDS activities (a walk of
+    the participants' timeline index), for an UPDATE of contacts. A meeting planned for later counts
+    once it has happened (`refresh_last_contacted_since` catches up). Private activities count too:
+    the contact only shows the derived date, never the activity, its owner or what it says."""
     latest = (
         ActivityContact.objects.filter(
-            contact_id=OuterRef("pk"), activity__deleted_at__isnull=True, activity__kind__in=CONTACT_KINDS
+            contact_id=OuterRef("pk"),
+            occurred_at__lte=now or Now(),
+            activity__deleted_at__isnull=True,
+            activity__kind__in=CONTACT_KINDS,
         )
         .order_by("-occurred_at")
         .values("occurred_at")[:1]
     )
     return Subquery(latest)
+
+
+def refresh_last_contacted_since(since: datetime, *, now: datetime | None = None) -> int:
+    """Catch up `last_contacted_at` for the contacts of activities that were in the future when
+    they were logged and have happened between `since` and now (run by the worker every hour,
+    workspace by workspace on the activities' time index). The number of contacts refreshed."""
+    now = now or timezone.now()
+    done = 0
+    for org_id in Organization.objects.values_list("pk", flat=True).iterator():
+        happened = Activity.objects.filter(
+            org_id=org_id, deleted_at__isnull=True, occurred_at__gt=since, occurred_at__lte=now, kind__in=CONTACT_KINDS
+        )
+        ids = set(ActivityContact.objects.filter(activity__in=happened).values_list("contact_id", flat=True))
+        refresh_last_contacted(org_id, ids, now=now)
+        done += len(ids)
+    return done
 
 
 def _contact_ids(activity: Activity) -> set[int]:
@@ -385,6 +408,67 @@ def activity_reload(activity: Activity) -> Activity:
         .prefetch_related("contact_links__contact", "users")
         .get(pk=activity.pk)
     )
+
+
+# An email written in Rapport records what was sent. Its kind, direction and participants (the
+# contacts among its recipients, which are fixed when it is written) never change; its subject and
+# message are frozen once it is queued, and stay editable only while it has failed (to correct it
+# before resending). Everything else (when, company, owner, members, privacy) is about filing it in
+# the CRM and stays editable. A value equal to the stored one is no change (an edit form sends
+# every field back).
+EMAIL_FIXED = ("kind", "direction")
+EMAIL_CONTENT = ("subject", "body")
+CONTENT_FROZEN = (SendStatus.QUEUED, SendStatus.SENDING, SendStatus.SENT)
+_FROZEN_BECAUSE: dict[str, str] = {
+    SendStatus.QUEUED: "This email is queued for sending",
+    SendStatus.SENDING: "This email is being sent",
+    SendStatus.SENT: "This email was sent",
+}
+
+
+def _same(old: Any, new: Any) -> bool:
+    """Equal values; texts compared as a form sends them back (CRLF line ends, trimmed)."""
+    if isinstance(old, str) and isinstance(new, str):
+        return old.replace("\r\n", "\n").strip() == new.replace("\r\n", "\n").strip()
+    return bool(old == new)
+
+
+def email_frozen_fields(activity: Activity) -> tuple[str, ...]:
+    """The fields of `activity` that an update may not change (see EMAIL_FIXED): none for an
+    activity that is not an email written in Rapport."""
+    if not activity.send_status:
+        return ()
+    return EMAIL_FIXED + ("participants",) + (EMAIL_CONTENT if activity.send_status in CONTENT_FROZEN else ())
+
+
+def _email_lock(activity: Activity, values: dict[str, Any], contact_ids: list[int] | None) -> bool:
+    """Refuse (409 `email_locked`, naming the fields) a change of what an email written in Rapport
+    sent (see EMAIL_FIXED above); drop the unchanged values of those fields from `values`. Whether
+    the update touches the frozen content (so it must still find the email unfrozen when it writes)."""
+    if not activity.send_status:
+        return False
+    frozen = activity.send_status in CONTENT_FROZEN
+    refused: dict[str, str] = {}
+    for name in EMAIL_FIXED + EMAIL_CONTENT:
+        if name not in values:
+            continue
+        if _same(getattr(activity, name), values[name]):
+            del values[name]
+        elif name in EMAIL_FIXED:
+            refused[name] = "An email written in Rapport stays an outgoing email: this cannot be changed."
+        elif frozen:
+            refused[name] = "Cannot be changed once the email is queued or sent."
+    if contact_ids is not None and set(contact_ids) != {link.contact_id for link in activity.contact_links.all()}:
+        refused["participants"] = "The contacts among the email's recipients: they cannot be changed."
+    if refused:
+        message = (
+            f"{_FROZEN_BECAUSE[activity.send_status]}: its recipients, subject and message cannot be changed. "
+            "Write a new email instead."
+            if frozen
+            else "An email written in Rapport keeps its kind, direction and participants (its recipients)."
+        )
+        raise Conflict("email_locked", message, fields=refused)
+    return any(name in values for name in EMAIL_CONTENT)
 
 
 def _require_write(actor: Principal, activity: Activity) -> None:
@@ -414,6 +498,8 @@ def activity_create(
     if email is not None:
         values.update(email.columns())
     values.update(private=values.get("private", False) or private, send_status=send_status)
+    if send_status:
+        values["send_attempt_at"] = timezone.now()  # due at once: the recovery task's clock
     values.setdefault("occurred_at", timezone.now())
     values.setdefault("owner_id", actor.user_id)
     if len(actor.team_ids) == 1:
@@ -436,15 +522,24 @@ def activity_update(
     *, actor: Principal, activity: Activity, data: Mapping[str, Any], expected_version: int | None
 ) -> Activity:
     """Change some fields of an activity (only the keys in `data`; `participants` and `user_ids`
-    replace the lists); refuses a stale version. Records `activity.updated` when anything changed."""
+    replace the lists); refuses a stale version, and (409 `email_locked`) a change of what an email
+    written in Rapport sent (see EMAIL_FIXED). Records `activity.updated` when anything changed."""
     _require_write(actor, activity)
     activity = activity_reload(activity)
     before = _snapshot(activity)
     values, contact_ids, user_ids = _clean(actor, data, activity)
+    content = _email_lock(activity, values, contact_ids)
+    if contact_ids is not None and activity.send_status:
+        contact_ids = None  # unchanged (checked above): the links stay as they are
     qs = Activity.objects.filter(pk=activity.pk, deleted_at__isnull=True)
     if expected_version is not None:
         qs = qs.filter(version=expected_version)
+    if content:
+        # Resent (queued) meanwhile: the worker may be sending this very text.
+        qs = qs.exclude(send_status__in=CONTENT_FROZEN)
     if not qs.update(version=F("version") + 1, updated_at=timezone.now(), **values):
+        if content and Activity.objects.filter(pk=activity.pk, send_status__in=CONTENT_FROZEN).exists():
+            _email_lock(Activity.objects.get(pk=activity.pk), values, None)
         raise StaleVersion()
     activity.refresh_from_db()
     if contact_ids is not None:

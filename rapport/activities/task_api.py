@@ -17,6 +17,7 @@ from rapport.contacts.schemas import Ref, UserRef
 from rapport.core.http import idempotent, if_match, with_etag
 from rapport.core.pagination import DEFAULT_LIMIT, PageOut, paginate
 from rapport.core.principal import Principal
+from rapport.core.schemas import StrictIn
 
 router = Router(tags=["tasks"])
 ERRORS: dict[int, Any] = {code: dict for code in (400, 401, 403, 404, 409, 412, 422, 428)}
@@ -27,7 +28,7 @@ def _actor(request: HttpRequest) -> Principal:
     return request.auth  # type: ignore[attr-defined]
 
 
-class TaskPatch(Schema):
+class TaskPatch(StrictIn):
     title: str | None = Field(None, max_length=200)
     description: str | None = Field(None, max_length=5000)
     due_at: datetime | None = None
@@ -183,7 +184,7 @@ class PreferencesOut(Schema):
     email_assignments: bool
 
 
-class PreferencesPatch(Schema):
+class PreferencesPatch(StrictIn):
     email_reminders: bool | None = None
     email_mentions: bool | None = None
     email_assignments: bool | None = None

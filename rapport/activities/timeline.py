@@ -3,7 +3,12 @@
 An activity shows on the timeline of each contact taking part, of its company, and so on a
 company page's roll-up of its people (shown once there: items carry the activity as their `key`).
 Two queries whatever the number of items or subjects: the activities (with their owners), then
-their participants. The body is rendered from Markdown and sanitised (rapport.activities.markdown).
+their participants; a third when failed emails are shown, for which of them the actor may resend.
+The body is rendered from Markdown and sanitised (rapport.activities.markdown).
+
+An email written in Rapport shows where it is on its way out above its body ("Queued", "Sending",
+"Failed: <reason>" with a Resend button, or only the time it was sent), from
+activities/_email_status.html, whose text is escaped by the template engine.
 """
 
 from __future__ import annotations
@@ -11,9 +16,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db.models import Count, OuterRef, Prefetch, Subquery
+from django.template.loader import render_to_string
 
-from rapport.accounts.roles import Entity
-from rapport.activities.choices import Direction, Kind, Outcome
+from rapport.accounts.roles import Entity, Mode
+from rapport.activities.choices import Direction, Kind, Outcome, SendStatus
 from rapport.activities.markdown import render_markdown
 from rapport.activities.models import Activity, ActivityContact, Attachment
 from rapport.activities.selectors import visible_activities
@@ -90,9 +96,22 @@ def activity_items(
         )
         .order_by(*order)[:limit]
     )
+    failed = [a.pk for a in activities if a.send_status == SendStatus.FAILED]
+    resendable = (
+        set(visible_activities(actor, Activity.objects.filter(pk__in=failed), Mode.WRITE).values_list("pk", flat=True))
+        if failed
+        else set()
+    )
     items = []
     for activity in activities:
         label = Kind(activity.kind).label
+        html = render_markdown(activity.body)
+        if activity.send_status:
+            status = render_to_string(
+                "activities/_email_status.html",
+                {"activity": activity, "inline": True, "can_resend": activity.pk in resendable},
+            )
+            html = status + html  # both SafeString: the template escaped, the Markdown sanitised
         items.append(
             TimelineItem(
                 at=activity.occurred_at,
@@ -101,7 +120,7 @@ def activity_items(
                 actor_name=activity.owner.display_name if activity.owner else "",
                 icon=activity.kind,
                 lines=_lines(activity),
-                html=render_markdown(activity.body),
+                html=html,
                 key=f"activity:{activity.pk}",
             )
         )

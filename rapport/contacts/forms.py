@@ -90,14 +90,16 @@ class RecordForm(ServiceErrorsMixin, forms.Form):
         return data
 
 
-class CompanyNameInput(forms.TextInput):
-    """A company's name with type-ahead: a <datalist> that htmx fills from the suggestions endpoint.
+class SuggestInput(forms.TextInput):
+    """A text input with type-ahead: a <datalist> that htmx fills from the suggestions endpoint
+    named by `suggest_url` (a URL name).
 
     The endpoint reads the typed text under the input's own name (`field` names it), as htmx sends
     it. Without script it is a plain text input.
     """
 
-    template_name = "contacts/widgets/company_name.html"
+    template_name = "contacts/widgets/company_name.html"  # an input and its empty <datalist>
+    suggest_url = "contacts:company_suggest"
 
     def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
         context = super().get_context(name, value, attrs)
@@ -108,7 +110,7 @@ class CompanyNameInput(forms.TextInput):
             {
                 "list": list_id,
                 "autocomplete": "off",
-                "hx-get": f"{reverse('contacts:company_suggest')}?{urlencode({'field': name})}",
+                "hx-get": f"{reverse(self.suggest_url)}?{urlencode({'field': name})}",
                 "hx-trigger": "input changed delay:200ms",
                 "hx-target": f"#{list_id}",
                 "hx-swap": "innerHTML",
@@ -116,6 +118,12 @@ class CompanyNameInput(forms.TextInput):
             }
         )
         return context
+
+
+class CompanyNameInput(SuggestInput):
+    """A company's name with type-ahead from the company suggestions."""
+
+    suggest_url = "contacts:company_suggest"
 
 
 def _text(label: str | None = None, max_length: int = 200, **kwargs: Any) -> forms.CharField:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from ninja import Field, Schema
-from pydantic import AfterValidator, AwareDatetime
+from pydantic import AfterValidator, AwareDatetime, ConfigDict
 
 # The largest primary key a database row can have; larger numbers are refused before any query.
 MAX_ID = 2**63 - 1
@@ -22,6 +22,14 @@ def _to_utc(value: datetime) -> datetime:
 
 # A moment with its time zone, as UTC: a time without a zone is ambiguous and refused (422).
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
+
+
+class StrictIn(Schema):
+    """A request body that names an unknown key is refused (422 naming it), rather than answered
+    200 with the key ignored: a client that misspells a field, or sends one that cannot be
+    changed, learns it at once."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 class EventOut(Schema):

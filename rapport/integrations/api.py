@@ -11,6 +11,7 @@ from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 
 from rapport.core.principal import Principal
+from rapport.core.schemas import StrictIn
 from rapport.integrations import smtp_services
 from rapport.integrations.models import SmtpServer
 
@@ -22,7 +23,7 @@ def _actor(request: HttpRequest) -> Principal:
     return request.auth  # type: ignore[attr-defined]
 
 
-class SmtpServerIn(Schema):
+class SmtpServerIn(StrictIn):
     host: str = Field(..., max_length=255)
     port: int = Field(587, ge=1, le=65535)
     security: str = Field("starttls", max_length=10, description="ssl, starttls or none (local servers only)")

@@ -22,7 +22,7 @@ class SmtpServerForm(ServiceErrorsMixin, forms.Form):
         strip=False,
         # Never rendered back: the page only says whether one is stored.
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}, render_value=False),
-        help_text="Leave empty to keep the stored password.",
+        help_text="A password is stored (encrypted). Leave empty to keep it.",
     )
     clear_password = forms.BooleanField(required=False, label="Remove the stored password")
     from_email = forms.EmailField(
@@ -31,6 +31,13 @@ class SmtpServerForm(ServiceErrorsMixin, forms.Form):
         label="Send as (optional)",
         help_text="Emails go out from this address with the member as Reply-To; empty: from each member's own address.",
     )
+
+    def __init__(self, *args: Any, server: SmtpServer | None, **kwargs: Any) -> None:
+        """`server`: the stored one (None before the first save); the password's help says whether one is kept."""
+        super().__init__(*args, **kwargs)
+        if server is None or not server.password_secret:
+            del self.fields["clear_password"]  # nothing to remove
+            self.fields["password"].help_text = "Only if the server asks for a login."
 
     @staticmethod
     def initial_of(server: SmtpServer | None) -> dict[str, Any]:
@@ -47,7 +54,7 @@ class SmtpServerForm(ServiceErrorsMixin, forms.Form):
     def to_data(self) -> dict[str, Any]:
         data = {name: self.cleaned_data[name] for name in ("host", "port", "security", "username", "from_email")}
         data["from_email"] = data["from_email"] or ""
-        if self.cleaned_data.get("clear_password"):
+        if self.cleaned_data.get("clear_password"):  # absent (None) when no password is stored
             data["password"] = ""
         elif self.cleaned_data.get("password"):
             data["password"] = self.cleaned_data["password"]

@@ -14,6 +14,7 @@ from ninja import Field, Router, Schema, Status
 from rapport.accounts.roles import Mode
 from rapport.core.http import idempotent, if_match, with_etag
 from rapport.core.principal import Principal
+from rapport.core.schemas import StrictIn
 from rapport.integrations import mailbox_services as services
 from rapport.integrations.models import Mailbox
 
@@ -26,7 +27,7 @@ def _actor(request: HttpRequest) -> Principal:
     return request.auth  # type: ignore[attr-defined]
 
 
-class MailboxPatch(Schema):
+class MailboxPatch(StrictIn):
     name: str | None = Field(None, max_length=100)
     host: str | None = Field(None, max_length=255, description="IMAP server host name")
     port: int | None = Field(None, ge=1, le=65535)

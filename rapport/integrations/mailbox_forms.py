@@ -10,13 +10,21 @@ from rapport.accounts.forms import ServiceErrorsMixin
 from rapport.integrations.mailbox_services import MAX_FOLDERS, PASSWORD_MAX
 from rapport.integrations.models import Mailbox, Security
 
+NEW_PASSWORD_HELP = "Stored encrypted, never shown again. With two-factor login, an app password."  # noqa: S105 (a help text)
+
 
 class MailboxForm(ServiceErrorsMixin, forms.Form):
-    name = forms.CharField(max_length=100, required=False, help_text="For you to tell mailboxes apart.")
+    name = forms.CharField(
+        max_length=100, required=False, label="Name (optional)", help_text="For you to tell mailboxes apart, e.g. Work."
+    )
     host = forms.CharField(max_length=255, label="IMAP server (host name)", help_text="For example imap.example.com.")
     port = forms.IntegerField(min_value=1, max_value=65535, initial=993, help_text="993 for SSL/TLS, 143 otherwise.")
     security = forms.ChoiceField(choices=Security.choices, initial=Security.SSL)
-    username = forms.CharField(max_length=255, widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    username = forms.CharField(
+        max_length=255,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+        help_text="Usually your full email address.",
+    )
     password = forms.CharField(
         max_length=PASSWORD_MAX,
         required=False,
@@ -39,7 +47,12 @@ class MailboxForm(ServiceErrorsMixin, forms.Form):
         label="Share the logged mail with the workspace",
         help_text="Otherwise the emails logged from this mailbox are visible to you only.",
     )
-    enabled = forms.BooleanField(required=False, initial=True, label="Sync this mailbox")
+    enabled = forms.BooleanField(
+        required=False,
+        initial=True,
+        label="Sync this mailbox",
+        help_text="Turn off to pause fetching and keep the settings.",
+    )
     verify = forms.BooleanField(
         required=False,
         initial=True,
@@ -47,13 +60,17 @@ class MailboxForm(ServiceErrorsMixin, forms.Form):
         help_text="Nothing is saved when the server cannot be reached or refuses the login.",
     )
 
-    def __init__(self, *args: Any, creating: bool, shared: bool, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, mailbox: Mailbox | None, shared: bool, **kwargs: Any) -> None:
+        """`mailbox`: the one being changed (None to connect a new one); `shared`: a workspace mailbox."""
         super().__init__(*args, **kwargs)
-        self.creating = creating
-        if creating:
+        self.creating = mailbox is None
+        if mailbox is None:
             self.fields["password"].required = True
+            self.fields["password"].help_text = NEW_PASSWORD_HELP
+        elif mailbox.password_secret:
+            self.fields["password"].help_text = "A password is stored (encrypted). Leave empty to keep it."
         else:
-            self.fields["password"].help_text = "Leave empty to keep the stored password."
+            self.fields["password"].help_text = "No password is stored yet."
         if shared:
             del self.fields["share_synced"]  # mail of a shared mailbox is always shared
 

@@ -49,8 +49,8 @@ def smtp_settings_view(request: HttpRequest) -> HttpResponse:
     actor = _actor(request)
     server = _server(actor)
     if request.method != "POST":
-        return _page(request, server, SmtpServerForm(initial=SmtpServerForm.initial_of(server)))
-    form = SmtpServerForm(request.POST)
+        return _page(request, server, SmtpServerForm(initial=SmtpServerForm.initial_of(server), server=server))
+    form = SmtpServerForm(request.POST, server=server)
     if not form.is_valid():
         return _page(request, server, form, 422)
     try:

@@ -15,6 +15,7 @@ NAVIGATION = [
     ("Contacts", "contacts:list", "contact"),
     ("Companies", "contacts:company_list", "company"),
     ("Activities", "activities:list", "activity"),
+    ("Tasks", "tasks:list", "activity"),
     ("Deals", "sales:board", "deal"),
     ("Tickets", "service:list", "ticket"),
     ("Campaigns", "marketing:list", "campaign"),

@@ -1,6 +1,10 @@
 """`{% email_section activity %}`: on an activity's page, an email's headers, sending state, thread,
-Reply and Send again; on a meeting's page, "Email invitation". A tag, so the detail view needs no
-knowledge of email beyond one line in its template."""
+Reply and Resend; on a meeting's page, "Email invitation". A tag, so the detail view needs no
+knowledge of email beyond one line in its template.
+
+`{% email_frozen_fields activity as frozen %}`: the names of the edit form's fields that show the
+stored value instead of an input (an email written in Rapport keeps what it sent; see
+rapport.activities.services.EMAIL_FIXED)."""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from rapport.accounts.roles import Entity, Mode
 from rapport.activities.choices import Kind, SendStatus
 from rapport.activities.email_selectors import email_thread
 from rapport.activities.models import Activity
+from rapport.activities.services import email_frozen_fields as frozen_fields
 from rapport.core.access import can_write
 
 register = template.Library()
@@ -32,3 +37,8 @@ def email_section(context: dict[str, Any], activity: Activity) -> dict[str, Any]
         and can_write(actor, activity, Entity.ACTIVITY),
         "can_invite": activity.kind == Kind.MEETING and may_write,
     }
+
+
+@register.simple_tag
+def email_frozen_fields(activity: Activity) -> frozenset[str]:
+    return frozenset(frozen_fields(activity))

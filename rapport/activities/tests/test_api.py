@@ -217,3 +217,30 @@ def test_participants_of_another_workspace_by_email_are_unknown(api, other_admin
     contact_with(other_admin.org, email="someone@example.org")
     resp = api(other_admin).post("/api/v1/activities", {"kind": "email", "participants": [{"email": ada.email}]})
     assert "participants.0" in api_error(resp, 422)["fields"]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/api/v1/activities", {"kind": "note", "body": "x", "to": ["a@example.org"]}, "to"),
+        ("/api/v1/activities", {"kind": "note", "participants": [{"contact_id": 1, "name": "Ada"}]}, "name"),
+        ("/api/v1/tasks", {"title": "Call back", "assignee": 1}, "assignee"),
+    ],
+)
+def test_an_unknown_key_is_refused_naming_it_and_nothing_is_saved(api, admin, path, body, field):
+    client = api(admin)
+    before = (Activity.objects.count(), Event.objects.count())
+    resp = client.post(path, body)
+    assert resp.status_code == 422, resp.content
+    assert any(field in key for key in resp.json()["error"]["fields"]), resp.json()
+    assert (Activity.objects.count(), Event.objects.count()) == before
+
+
+def test_a_patch_with_an_unknown_key_changes_nothing(api, admin):
+    activity = log(admin, kind="note", body="Before")
+    before = _state(activity.pk)
+    resp = api(admin).patch(
+        f"/api/v1/activities/{activity.pk}", {"body": "After", "email_to": []}, **{"If-Match": '"v1"'}
+    )
+    assert resp.status_code == 422 and "email_to" in str(resp.json()["error"]["fields"])
+    assert _state(activity.pk) == before

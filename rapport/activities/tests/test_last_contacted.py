@@ -94,3 +94,15 @@ def test_the_recompute_does_not_change_the_contacts_version(admin, ada):
     version = Contact.objects.get(pk=ada.pk).version
     _call(admin, ada, T0)
     assert Contact.objects.get(pk=ada.pk).version == version
+
+
+def test_a_meeting_planned_for_later_counts_once_it_has_happened(admin, ada):
+    _call(admin, ada, T0)
+    soon = timezone.now().replace(microsecond=0) + timedelta(minutes=30)
+    log(admin, kind="meeting", occurred_at=soon, participants=[{"contact_id": ada.pk}])
+    assert _last(ada) == T0  # not yet: it has not happened
+
+    assert services.refresh_last_contacted_since(soon - timedelta(hours=2)) == 0  # still ahead
+    assert _last(ada) == T0
+    assert services.refresh_last_contacted_since(soon - timedelta(hours=2), now=soon + timedelta(minutes=5)) == 1
+    assert _last(ada) == soon
