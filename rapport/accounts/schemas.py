@@ -9,7 +9,7 @@ from ninja import Field, Schema
 from pydantic import field_validator
 
 from rapport.accounts.roles import Role
-from rapport.core.schemas import Id, UtcDatetime
+from rapport.core.schemas import Id, StrictIn, UtcDatetime
 
 ApiTokenScope = Literal["read", "write"]
 
@@ -62,12 +62,12 @@ class MemberOut(Schema):
         return list(obj.teams.all())  # type: ignore[attr-defined]
 
 
-class MemberPatch(Schema):
+class MemberPatch(StrictIn):
     role: Role | None = None
     is_active: bool | None = None
 
 
-class InvitationIn(Schema):
+class InvitationIn(StrictIn):
     email: str = Field(..., max_length=254)
     role: Role
 
@@ -80,12 +80,12 @@ class InvitationOut(Schema):
     created_at: datetime
 
 
-class TeamIn(Schema):
+class TeamIn(StrictIn):
     name: str = Field(..., min_length=1, max_length=100)
     member_ids: list[Id] = Field(default_factory=list, max_length=1000)
 
 
-class TeamPatch(Schema):
+class TeamPatch(StrictIn):
     name: str | None = Field(None, min_length=1, max_length=100)
     member_ids: list[Id] | None = Field(None, max_length=1000)
 
@@ -116,7 +116,7 @@ class TeamOut(Schema):
         return list(obj.members.all())  # type: ignore[attr-defined]
 
 
-class TokenIn(Schema):
+class TokenIn(StrictIn):
     name: str = Field(..., min_length=1, max_length=100)
     scope: ApiTokenScope = "read"
     expires_at: UtcDatetime | None = None
@@ -137,7 +137,7 @@ class TokenCreatedOut(TokenOut):
     token: str = Field(..., description="The secret. Shown once: store it now.")
 
 
-class LoginTokenIn(Schema):
+class LoginTokenIn(StrictIn):
     email: str = Field(..., max_length=254)
     password: str = Field(..., max_length=4096)
     otp: str | None = Field(None, max_length=12, description="The 6-digit code, for users with 2FA.")

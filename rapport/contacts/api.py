@@ -31,6 +31,7 @@ from rapport.core.filtering import parse_conditions
 from rapport.core.http import idempotent, if_match, with_etag
 from rapport.core.pagination import DEFAULT_LIMIT, PageOut, paginate
 from rapport.core.principal import Principal
+from rapport.core.schemas import StrictIn
 
 router = Router(tags=["contacts"])
 ERRORS: dict[int, Any] = {code: dict for code in (400, 401, 403, 404, 409, 412, 422, 428)}
@@ -70,7 +71,7 @@ def _list(request: HttpRequest, params: ListParams, select: Callable[..., Any], 
 # --- bulk upsert ----------------------------------------------------------------------------
 
 
-class BulkIn(Schema):
+class BulkIn(StrictIn):
     records: list[dict[str, Any]] = Field(..., min_length=1, max_length=BULK_MAX)
     match_on: Literal["external_id", "email"] = Field(
         "external_id",
@@ -146,7 +147,7 @@ def _match(actor: Principal, model: Any, entity: Entity, match_on: str, data: di
     return writable
 
 
-class BulkActionIn(Schema):
+class BulkActionIn(StrictIn):
     filter: list[str] | None = Field(
         None, max_length=50, description="Apply to every contact matching these conditions (as on the list)."
     )
@@ -184,7 +185,7 @@ def bulk_action_contacts(request: HttpRequest, payload: BulkActionIn) -> Any:
     return _bulk_action(request, payload, bulk_actions.contact_bulk_update)
 
 
-class CompanyBulkActionIn(Schema):
+class CompanyBulkActionIn(StrictIn):
     filter: list[str] | None = Field(
         None, max_length=50, description="Apply to every company matching these conditions (as on the list)."
     )
@@ -343,7 +344,7 @@ def search(request: HttpRequest, q: str = Query(..., max_length=200), limit: int
 # --- saved views ----------------------------------------------------------------------------
 
 
-class SavedViewIn(Schema):
+class SavedViewIn(StrictIn):
     name: str = Field(..., max_length=100)
     entity: Literal["contact", "company"]
     conditions: list[str] = Field(default_factory=list, max_length=50)
@@ -352,7 +353,7 @@ class SavedViewIn(Schema):
     team_id: int | None = None
 
 
-class SavedViewPatch(Schema):
+class SavedViewPatch(StrictIn):
     name: str | None = Field(None, max_length=100)
     conditions: list[str] | None = Field(None, max_length=50)
     sort: str | None = Field(None, max_length=60)

@@ -13,23 +13,24 @@ from typing import Any
 from ninja import Field, Schema
 
 from rapport.core.customfields.schemas import CustomIn, CustomOut
+from rapport.core.schemas import StrictIn
 
 ID = Field(None, ge=1, le=2**63 - 1)
 
 
-class EmailIn(Schema):
+class EmailIn(StrictIn):
     email: str = Field(..., max_length=320)
     kind: str | None = Field(None, max_length=20)
     is_primary: bool = False
 
 
-class PhoneIn(Schema):
+class PhoneIn(StrictIn):
     number: str = Field(..., max_length=40)
     kind: str | None = Field(None, max_length=20)
     is_primary: bool = False
 
 
-class AddressFields(Schema):
+class AddressFields(StrictIn):
     street: str | None = Field(None, max_length=200)
     city: str | None = Field(None, max_length=100)
     region: str | None = Field(None, max_length=100)

@@ -558,3 +558,19 @@ def test_malformed_bodies_answer_4xx_and_write_nothing(api, admin, body):
     assert 400 <= resp.status_code < 500, resp.content[:300]
     assert resp.json()["error"]["code"]
     assert written() == before
+
+
+@pytest.mark.parametrize(
+    ("body", "key"),
+    [
+        ({"first_name": "Ada", "email": "ada@example.org"}, "email"),  # the field is `emails`
+        ({"first_name": "Ada", "emails": [{"email": "ada@example.org", "primary_": True}]}, "primary_"),
+        ({"first_name": "Ada", "id": 5}, "id"),
+    ],
+)
+def test_an_unknown_key_is_refused_naming_it_and_nothing_is_written(api, admin, body, key):
+    client = api(admin)
+    before = written()
+    fields = api_error(client.post(URL, body), 422)["fields"]
+    assert any(key in name for name in fields), fields
+    assert written() == before
