@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 export RAPPORT_DATA_DIR ?= $(CURDIR)/var
 PG_URL ?= postgres://postgres@127.0.0.1:5432/rapport
 
-.PHONY: run install dev-install system-deps lint test test-sqlite test-postgres test-browser bench bench-mail bench-timeline clean
+.PHONY: run install dev-install system-deps lint test test-sqlite test-postgres test-browser bench bench-mail bench-timeline bench-orders clean
 
 ## Install Rapport, create the demo workspace and serve it (web + worker) at http://127.0.0.1:8000
 run: install
@@ -79,6 +79,15 @@ BENCH_CONTACT_ACTIVITIES ?= 5000
 bench-timeline: install
 	$(BIN)/python bench/timeline_bench.py --activities $(BENCH_ACTIVITIES) --contact-activities $(BENCH_CONTACT_ACTIVITIES) \
 	  --queries $(BENCH_QUERIES) $(if $(BENCH_DATABASE_URL),--database-url $(BENCH_DATABASE_URL)) \
+	  $(if $(BENCH_DATA_DIR),--data-dir $(BENCH_DATA_DIR)) $(BENCH_ARGS)
+
+## Bulk upsert of BENCH_ORDER_BATCHES batches of 1,000 orders x 5 lines through POST /api/v1/orders/bulk:
+## first insert, unchanged re-send, 10% changed; prints JSON orders/s (docs/performance.md). Same
+## BENCH_DATABASE_URL and BENCH_DATA_DIR as `make bench`; BENCH_ARGS="--via service" skips the HTTP layer.
+BENCH_ORDER_BATCHES ?= 5
+bench-orders: install
+	$(BIN)/python bench/orders_bench.py --batches $(BENCH_ORDER_BATCHES) \
+	  $(if $(BENCH_DATABASE_URL),--database-url $(BENCH_DATABASE_URL)) \
 	  $(if $(BENCH_DATA_DIR),--data-dir $(BENCH_DATA_DIR)) $(BENCH_ARGS)
 
 clean:

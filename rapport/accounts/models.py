@@ -60,6 +60,8 @@ class Organization(models.Model):
     require_2fa = models.BooleanField(default=False)
     # Phone numbers typed without a +country code are read as numbers of this region (ISO 3166).
     default_region = models.CharField(max_length=2, default="US")
+    # Reports, board totals and forecasts convert every amount into this currency (ISO 4217).
+    base_currency = models.CharField(max_length=3, default="USD")
     created_at = models.DateTimeField(auto_now_add=True)
     version = models.PositiveIntegerField(default=1)
 

@@ -21,7 +21,7 @@ from rapport.accounts.roles import Entity, Mode
 from rapport.activities.models import Task, TaskPriority, TaskStatus
 from rapport.activities.notifications import notify_assigned
 from rapport.activities.services import clean_when
-from rapport.contacts.cleaning import FieldErrors
+from rapport.contacts.cleaning import FieldErrors, clean_text
 from rapport.contacts.models import Company, Contact
 from rapport.core.access import access, can_write, require_entity, scope
 from rapport.core.errors import PermissionDenied, StaleVersion
@@ -33,20 +33,6 @@ TITLE_MAX = 200
 DESCRIPTION_MAX = 5000
 FUTURE_LIMIT = timedelta(days=10 * 366)
 SNAPSHOT = ("title", "description", "priority", "status", "owner_id", "contact_id", "company_id")
-
-
-def _text(value: Any, name: str, max_length: int, errors: FieldErrors, *, required: bool = False) -> str:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        if required:
-            errors.add(name, "This field is required.")
-        return ""
-    if not isinstance(value, str) or "\x00" in value:
-        errors.add(name, "Enter text.")
-        return ""
-    value = value.strip()
-    if len(value) > max_length:
-        errors.add(name, f"At most {max_length} characters.")
-    return value
 
 
 def _when(value: Any, name: str, errors: FieldErrors) -> datetime | None:
@@ -65,9 +51,9 @@ def _clean(actor: Principal, data: Mapping[str, Any], instance: Task | None) -> 
         errors.add(name, "Unknown field.")
     values: dict[str, Any] = {}
     if "title" in data or instance is None:
-        values["title"] = _text(data.get("title"), "title", TITLE_MAX, errors, required=True)
+        values["title"] = clean_text(data.get("title"), "title", TITLE_MAX, errors, required=True)
     if "description" in data:
-        values["description"] = _text(data["description"], "description", DESCRIPTION_MAX, errors)
+        values["description"] = clean_text(data["description"], "description", DESCRIPTION_MAX, errors)
     for name in ("due_at", "remind_at"):
         if name in data:
             values[name] = _when(data[name], name, errors)

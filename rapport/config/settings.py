@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "rapport.contacts",
     "rapport.activities",
     "rapport.integrations",
+    "rapport.sales",
     "rapport.web",
 ]
 

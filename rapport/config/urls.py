@@ -16,5 +16,8 @@ urlpatterns = [
     path("", include("rapport.activities.email_urls")),
     path("", include("rapport.integrations.urls")),
     path("", include("rapport.integrations.mailbox_urls")),
+    path("", include("rapport.sales.catalog_urls")),
+    path("", include("rapport.sales.pipeline_urls")),
+    path("", include("rapport.sales.deal_urls")),
     path("", include("rapport.web.urls")),
 ]

@@ -51,6 +51,22 @@ class FieldErrors:
             raise ValidationFailed("validation_error", f"Some fields are not valid — {summary}", fields=self.fields)
 
 
+def clean_text(value: Any, name: str, max_length: int, errors: FieldErrors, *, required: bool = False) -> str:
+    """A text field of a service's input, trimmed: "" for nothing (an error when `required`), and
+    an error under `name` for what is not text, holds a NUL, or is longer than `max_length`."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            errors.add(name, "This field is required.")
+        return ""
+    if not isinstance(value, str) or "\x00" in value:
+        errors.add(name, "Enter text.")
+        return ""
+    value = value.strip()
+    if len(value) > max_length:
+        errors.add(name, f"At most {max_length} characters.")
+    return value
+
+
 def _text(max_length: int) -> Callable[[Any, str], str]:
     def clean(value: Any, field: str) -> str:
         if value is None:

@@ -17,6 +17,7 @@ NAVIGATION = [
     ("Activities", "activities:list", "activity"),
     ("Tasks", "tasks:list", "activity"),
     ("Deals", "sales:board", "deal"),
+    ("Products", "catalog:products", "product"),
     ("Tickets", "service:list", "ticket"),
     ("Campaigns", "marketing:list", "campaign"),
     ("Reports", "analytics:home", "report"),

@@ -153,6 +153,17 @@ OTHER_APPS = (
     "/api/v1/emails",
     # rapport/integrations/tests/test_mailbox_api.py (needs a real IMAP server)
     "/api/v1/mailboxes",
+    # rapport/sales/tests/test_catalog_api.py (products, competitors, exchange rates)
+    "/api/v1/products",
+    "/api/v1/competitors",
+    "/api/v1/exchange-rates",
+    # rapport/sales/tests/test_deal_api.py (test_every_deal_endpoint_answers_404_for_another_workspace)
+    "/api/v1/deals",
+    # rapport/sales/tests/test_pipelines_api.py (test_every_pipeline_endpoint_answers_404_for_another_workspace)
+    "/api/v1/pipelines",
+    "/api/v1/stages",
+    # rapport/sales/tests/test_orders_api.py (test_every_order_endpoint_answers_404_for_another_workspace)
+    "/api/v1/orders",
 )
 
 

@@ -1,0 +1,266 @@
+"""The deal pages besides the board: the list (/deals/list/, the board's filters, sortable,
+keyset-paged), a deal's page (/deals/<id>/: fields, contacts with roles, competitors, line items,
+stage history, events, and move / edit / delete), the create and edit forms, and delete.
+
+Thin: reads through rapport.sales.deal_selectors / board_selectors, writes through
+rapport.sales.deal_services; the services' field errors show on the forms' fields. Missing,
+trashed and other workspaces' deals answer 404; a write the role does not allow answers 403.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_safe
+
+from rapport.accounts.decorators import principal_required
+from rapport.accounts.roles import Entity, Mode
+from rapport.contacts.models import Company, Contact
+from rapport.contacts.views.common import actor_of, add_errors, company_by_name, forbidden, member_choices, not_found
+from rapport.core.access import can_write, scope
+from rapport.core.customfields.definitions import fields_of
+from rapport.core.errors import ApplicationError, NotFound, PermissionDenied, StaleVersion
+from rapport.core.principal import Principal
+from rapport.sales import board_selectors, deal_selectors, deal_services
+from rapport.sales.board_views import FILTER_KEYS, filter_query, mark_cards, pipelines_of, team_choices
+from rapport.sales.deal_forms import DealEditForm, DealForm, DealListForm, MoveForm
+from rapport.sales.models import Competitor, Deal
+from rapport.web.custom_fields import initial as custom_initial
+from rapport.web.custom_fields import shown_values
+
+VERBS = {
+    "deal.created": "Created",
+    "deal.updated": "Changed",
+    "deal.moved": "Moved",
+    "deal.trashed": "Deleted",
+    "deal.restored": "Restored",
+}
+
+
+@require_safe
+@login_required
+@principal_required
+def list_page(request: HttpRequest) -> HttpResponse:
+    """GET /deals/list/?pipeline=…: the deals of a pipeline, filtered and sorted, 50 a page."""
+    actor = actor_of(request)
+    if not actor.can(Entity.DEAL):
+        return forbidden(request, "see the deals")
+    pipelines = pipelines_of(actor)
+    raw = request.GET.get("pipeline") or ""
+    pipeline = next((p for p in pipelines if str(p.pk) == raw), None) if raw else pipelines[0]
+    if pipeline is None:
+        return not_found(request)
+    form = DealListForm(request.GET or None, owners=member_choices(actor), teams=team_choices(actor))
+    context: dict[str, Any] = {"form": form, "pipeline": pipeline, "pipelines": pipelines, "page": None}
+    context["query"] = filter_query(request)
+    context["clear_url"] = f"{reverse('sales:list')}?pipeline={pipeline.pk}"
+    context["can_create"] = actor.can(Entity.DEAL, Mode.WRITE)
+    context["list_query"] = filter_query(request, ("pipeline", "sort", *FILTER_KEYS))
+    if form.is_bound and not form.is_valid():
+        context["error"] = "Some filters are not valid; correct them or clear them."
+        return render(request, "sales/deals/list.html", context, status=400)
+    filters = form.filters()
+    filters = deal_selectors.DealFilter(**{**filters.__dict__, "pipeline_id": pipeline.pk})
+    sort = (form.cleaned_data.get("sort") if form.is_bound else "") or "-created"
+    try:
+        page = board_selectors.deal_rows(actor=actor, filters=filters, sort=sort, cursor=request.GET.get("cursor"))
+    except ApplicationError as exc:
+        context["error"] = exc.message
+        return render(request, "sales/deals/list.html", context, status=400)
+    mark_cards(actor, page.items)
+    context.update(page=page, filtered=bool(context["query"]))
+    return render(request, "sales/deals/list.html", context)
+
+
+def _timeline(actor: Principal, deal: Deal) -> list[dict[str, Any]]:
+    items = []
+    for event in board_selectors.deal_events(actor=actor, deal=deal):
+        changes = event.changes or {}
+        if event.verb == "deal.moved" and "stage" in changes:
+            detail = f"{changes['stage'][0]} → {changes['stage'][1]}"
+            if changes.get("lost_reason", [None, ""])[1]:
+                detail += f" (lost reason: {changes['lost_reason'][1]})"
+        elif event.verb == "deal.updated":
+            detail = "Changed: " + ", ".join(sorted(changes))
+        else:
+            detail = ""
+        items.append({"event": event, "label": VERBS.get(event.verb, event.verb), "detail": detail})
+    return items
+
+
+@require_safe
+@login_required
+@principal_required
+def detail_page(request: HttpRequest, deal_id: int) -> HttpResponse:
+    """GET /deals/<id>/: everything about one deal."""
+    actor = actor_of(request)
+    try:
+        deal = deal_selectors.deal_get(actor=actor, deal_id=deal_id)
+    except NotFound:
+        return not_found(request)
+    mark_cards(actor, [deal])
+    stages = list(deal.pipeline.stages.order_by("position", "id"))
+    context = {
+        "deal": deal,
+        "history": deal_selectors.deal_history(actor=actor, deal=deal),
+        "timeline": _timeline(actor, deal),
+        "lines": list(deal.lines.select_related("product").order_by("position", "id")),
+        "custom": shown_values(fields_of(actor.org_id, "deal"), deal.custom),
+        "move_form": MoveForm(initial={"version": deal.version, "stage": deal.stage_id}, stages=stages),
+        "can_write": can_write(actor, deal, Entity.DEAL),
+    }
+    return render(request, "sales/deals/detail.html", context)
+
+
+def _form_kwargs(actor: Principal) -> dict[str, Any]:
+    competitors = Competitor.objects.filter(org_id=actor.org_id, deleted_at__isnull=True).order_by("name")
+    return {
+        "member_choices": member_choices(actor),
+        "custom_fields": fields_of(actor.org_id, "deal"),
+        "pipelines": pipelines_of(actor),
+        "teams": team_choices(actor),
+        "competitors": [(c.pk, c.name) for c in competitors],
+    }
+
+
+def _form_page(request: HttpRequest, form: DealForm, deal: Deal | None, status: int = 200) -> HttpResponse:
+    return render(request, "sales/deals/form.html", {"form": form, "deal": deal}, status=status)
+
+
+def _save(request: HttpRequest, form: DealForm, deal: Deal | None) -> Deal | HttpResponse:
+    """Run the service with the form's data; the saved deal, or the response to give."""
+    actor = actor_of(request)
+    current = deal.company_id if deal else None
+    company_id, message = company_by_name(actor, form.cleaned_data.get("company") or "", current=current)
+    data = {**form.to_data(), "company_id": company_id}
+    try:
+        if deal is None:
+            return deal_services.deal_create(actor=actor, data=data)
+        return deal_services.deal_update(
+            actor=actor, deal=deal, data=data, expected_version=form.cleaned_data["version"]
+        )
+    except PermissionDenied:
+        return forbidden(request, "save this deal")
+    except StaleVersion:
+        form.add_error(None, "Someone else changed this deal since you opened it — reload to see their changes.")
+        return _form_page(request, form, deal, 409)
+    except ApplicationError as exc:
+        add_errors(form, exc, {"company_id": ("company", message)})
+        return _form_page(request, form, deal, exc.status)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@login_required
+@principal_required
+def create_page(request: HttpRequest) -> HttpResponse:
+    """GET /deals/new/?contact=…&company=…&pipeline=…: the form; POST: create the deal."""
+    actor = actor_of(request)
+    if not actor.can(Entity.DEAL, Mode.WRITE):
+        return forbidden(request, "add deals")
+    kwargs = _form_kwargs(actor)
+    if request.method != "POST":
+        return _form_page(request, DealForm(initial=_initial(actor, request, kwargs), **kwargs), None)
+    form = DealForm(request.POST, **kwargs)
+    if not form.is_valid():
+        return _form_page(request, form, None, 400)
+    result = _save(request, form, None)
+    if isinstance(result, HttpResponse):
+        return result
+    messages.success(request, f"Deal “{result.name}” added.")
+    return redirect("sales:detail", result.pk)
+
+
+def _initial(actor: Principal, request: HttpRequest, kwargs: dict[str, Any]) -> dict[str, Any]:
+    initial: dict[str, Any] = {"currency": actor.org.base_currency, "owner": actor.user_id, "amount": 0}
+    pipelines = kwargs["pipelines"]
+    raw = request.GET.get("pipeline", "")
+    initial["pipeline"] = next((p.pk for p in pipelines if str(p.pk) == raw), pipelines[0].pk if pipelines else None)
+    if len(actor.team_ids) == 1:
+        initial["team"] = next(iter(actor.team_ids))
+    contact_id = request.GET.get("contact", "")
+    if contact_id.isdigit():
+        contact = scope(actor, Contact.objects.alive(), Entity.CONTACT).filter(pk=int(contact_id)).first()
+        if contact is not None:
+            initial["contact"] = contact.pk
+            if contact.company_id and not request.GET.get("company"):
+                initial["company"] = (
+                    Company.objects.filter(pk=contact.company_id).values_list("name", flat=True).first()
+                )
+    company_id = request.GET.get("company", "")
+    if company_id.isdigit():
+        name = (
+            scope(actor, Company.objects.alive(), Entity.COMPANY)
+            .filter(pk=int(company_id))
+            .values_list("name", flat=True)
+            .first()
+        )
+        if name:
+            initial["company"] = name
+    return initial
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@login_required
+@principal_required
+def edit_page(request: HttpRequest, deal_id: int) -> HttpResponse:
+    """GET: the form with the deal's values; POST: save with the version the form was opened at."""
+    actor = actor_of(request)
+    try:
+        deal = deal_selectors.deal_get(actor=actor, deal_id=deal_id)
+    except NotFound:
+        return not_found(request)
+    if not can_write(actor, deal, Entity.DEAL):
+        return forbidden(request, "change this deal")
+    kwargs = _form_kwargs(actor)
+    if request.method != "POST":
+        return _form_page(request, DealEditForm(initial=_values(deal, kwargs), **kwargs), deal)
+    form = DealEditForm(request.POST, **kwargs)
+    if not form.is_valid():
+        return _form_page(request, form, deal, 400)
+    result = _save(request, form, deal)
+    if isinstance(result, HttpResponse):
+        return result
+    messages.success(request, f"Deal “{result.name}” saved.")
+    return redirect("sales:detail", result.pk)
+
+
+def _values(deal: Deal, kwargs: dict[str, Any]) -> dict[str, Any]:
+    names = ("name", "amount", "currency", "expected_close_date", "source", "lost_reason", "version")
+    values: dict[str, Any] = {name: getattr(deal, name) for name in names}
+    values.update(
+        owner=deal.owner_id,
+        team=deal.team_id,
+        contact=deal.contact_id,
+        company=deal.company.name if deal.company else "",
+        competitors=[c.pk for c in deal.competitors.all()],
+        contacts="\n".join(f"{link.contact_id} {link.role}" for link in deal.contact_links.all()),
+    )
+    values.update(custom_initial(kwargs["custom_fields"], deal.custom))
+    return values
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@login_required
+@principal_required
+def delete_page(request: HttpRequest, deal_id: int) -> HttpResponse:
+    """GET: "delete this deal?"; POST: move it to the trash and go back to its board."""
+    actor = actor_of(request)
+    try:
+        deal = deal_selectors.deal_get(actor=actor, deal_id=deal_id)
+    except NotFound:
+        return not_found(request)
+    if not can_write(actor, deal, Entity.DEAL):
+        return forbidden(request, "delete this deal")
+    if request.method != "POST":
+        return render(request, "sales/deals/confirm_delete.html", {"deal": deal})
+    try:
+        deal_services.deal_delete(actor=actor, deal=deal)
+    except PermissionDenied:
+        return forbidden(request, "delete this deal")
+    messages.success(request, f"Deal “{deal.name}” deleted.")
+    return redirect(reverse("sales:pipeline_board", args=[deal.pipeline_id]))
