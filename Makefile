@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 export RAPPORT_DATA_DIR ?= $(CURDIR)/var
 PG_URL ?= postgres://postgres@127.0.0.1:5432/rapport
 
-.PHONY: run install dev-install system-deps lint test test-sqlite test-postgres test-browser bench bench-mail bench-timeline bench-orders clean
+.PHONY: run install dev-install system-deps lint test test-sqlite test-postgres test-browser bench bench-mail bench-timeline bench-orders bench-board clean
 
 ## Install Rapport, create the demo workspace and serve it (web + worker) at http://127.0.0.1:8000
 run: install
@@ -89,6 +89,14 @@ bench-orders: install
 	$(BIN)/python bench/orders_bench.py --batches $(BENCH_ORDER_BATCHES) \
 	  $(if $(BENCH_DATABASE_URL),--database-url $(BENCH_DATABASE_URL)) \
 	  $(if $(BENCH_DATA_DIR),--data-dir $(BENCH_DATA_DIR)) $(BENCH_ARGS)
+
+## The kanban board of a pipeline with BENCH_OPEN_DEALS open deals: the board page and one column's
+## fragment; prints JSON p50/p95 (docs/performance.md). Same BENCH_DATABASE_URL, BENCH_DATA_DIR and
+## BENCH_QUERIES as `make bench`.
+BENCH_OPEN_DEALS ?= 5000
+bench-board: install
+	$(BIN)/python bench/board_bench.py --deals $(BENCH_OPEN_DEALS) --queries $(BENCH_QUERIES) \
+	  $(if $(BENCH_DATABASE_URL),--database-url $(BENCH_DATABASE_URL)) $(if $(BENCH_DATA_DIR),--data-dir $(BENCH_DATA_DIR))
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache
