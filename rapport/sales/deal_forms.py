@@ -8,6 +8,7 @@ from typing import Any
 
 from django import forms
 
+from rapport.activities.task_forms import ContactPickerInput
 from rapport.contacts.forms import CompanyNameInput, RecordForm
 from rapport.sales.board_selectors import SORT_LABELS
 from rapport.sales.catalog_forms import currency_choices
@@ -96,11 +97,12 @@ class DealForm(RecordForm):
     )
     owner = forms.ChoiceField(label="Owner", required=False)
     team = forms.TypedChoiceField(label="Team", coerce=int, empty_value=None, required=False)
-    contact = forms.IntegerField(
-        label="Primary contact (number)",
-        min_value=1,
+    contact = forms.CharField(
+        label="Primary contact",
+        max_length=300,
         required=False,
-        help_text="The number in the contact's page address (/contacts/<number>/); empty for none.",
+        widget=ContactPickerInput(),
+        help_text="Type a name or an email, then pick from the suggestions; empty for none.",
     )
     company = forms.CharField(
         label="Company",
@@ -162,7 +164,6 @@ class DealForm(RecordForm):
             if self.cleaned_data.get("stage"):
                 data["stage_id"] = self.cleaned_data["stage"]
         data["team_id"] = self.cleaned_data.get("team")
-        data["contact_id"] = self.cleaned_data.get("contact")
         data["competitor_ids"] = self.cleaned_data.get("competitors") or []
         data["expected_close_date"] = self.cleaned_data.get("expected_close_date")
         return data

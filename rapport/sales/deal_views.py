@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from rapport.accounts.decorators import principal_required
 from rapport.accounts.roles import Entity, Mode
+from rapport.activities.task_forms import contact_by_text, contact_label
 from rapport.contacts.models import Company, Contact
 from rapport.contacts.views.common import actor_of, add_errors, company_by_name, forbidden, member_choices, not_found
 from rapport.core.access import can_write, scope
@@ -137,7 +138,8 @@ def _save(request: HttpRequest, form: DealForm, deal: Deal | None) -> Deal | Htt
     actor = actor_of(request)
     current = deal.company_id if deal else None
     company_id, message = company_by_name(actor, form.cleaned_data.get("company") or "", current=current)
-    data = {**form.to_data(), "company_id": company_id}
+    contact_id, contact_message = contact_by_text(actor, form.cleaned_data.get("contact") or "")
+    data = {**form.to_data(), "company_id": company_id, "contact_id": contact_id}
     try:
         if deal is None:
             return deal_services.deal_create(actor=actor, data=data)
@@ -150,7 +152,7 @@ def _save(request: HttpRequest, form: DealForm, deal: Deal | None) -> Deal | Htt
         form.add_error(None, "Someone else changed this deal since you opened it — reload to see their changes.")
         return _form_page(request, form, deal, 409)
     except ApplicationError as exc:
-        add_errors(form, exc, {"company_id": ("company", message)})
+        add_errors(form, exc, {"company_id": ("company", message), "contact_id": ("contact", contact_message)})
         return _form_page(request, form, deal, exc.status)
 
 
@@ -186,7 +188,7 @@ def _initial(actor: Principal, request: HttpRequest, kwargs: dict[str, Any]) -> 
     if contact_id.isdigit():
         contact = scope(actor, Contact.objects.alive(), Entity.CONTACT).filter(pk=int(contact_id)).first()
         if contact is not None:
-            initial["contact"] = contact.pk
+            initial["contact"] = contact_label(contact)
             if contact.company_id and not request.GET.get("company"):
                 initial["company"] = (
                     Company.objects.filter(pk=contact.company_id).values_list("name", flat=True).first()
@@ -235,7 +237,7 @@ def _values(deal: Deal, kwargs: dict[str, Any]) -> dict[str, Any]:
     values.update(
         owner=deal.owner_id,
         team=deal.team_id,
-        contact=deal.contact_id,
+        contact=contact_label(deal.contact) if deal.contact and deal.contact.deleted_at is None else "",
         company=deal.company.name if deal.company else "",
         competitors=[c.pk for c in deal.competitors.all()],
         contacts="\n".join(f"{link.contact_id} {link.role}" for link in deal.contact_links.all()),

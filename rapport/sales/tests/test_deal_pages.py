@@ -137,13 +137,13 @@ def test_create_a_deal_from_a_contact(web, admin, sales_pipeline, ada, company, 
     rival = Competitor.objects.create(org=org, name="Initrode")
     client = web(admin)
     html = client.get(f"/deals/new/?contact={ada.pk}").content.decode()
-    assert f'value="{ada.pk}"' in html and 'value="Acme Corp"' in html  # the contact and their company
+    assert f'value="{ada} (#{ada.pk})"' in html and 'value="Acme Corp"' in html  # the contact and their company
     data = {
         **FORM,
         "pipeline": sales_pipeline.pipeline.pk,
         "stage": sales_pipeline.stages["Proposal"].pk,
         "owner": admin.user_id,
-        "contact": ada.pk,
+        "contact": f"{ada} (#{ada.pk})",  # as the suggestions give it
         "company": "Acme Corp",
         "contacts": f"{ada.pk} decision_maker",
         "competitors": [rival.pk],
@@ -167,7 +167,8 @@ def test_bad_input_is_shown_on_its_fields_and_nothing_is_saved(web, admin, sales
         ({"stage": sales_pipeline.stages["Lost"].pk}, "A lost deal needs a lost reason."),
         ({"stage": other_pipeline.stages["Won"].pk}, "Select a valid choice"),
         ({"company": "Nobody Inc"}, "No company is named “Nobody Inc”."),
-        ({"contact": "999999"}, "No contact with the id 999999."),
+        ({"contact": "Nobody (#999999)"}, "No contact has the number 999999."),
+        ({"contact": "Nobody at all"}, "No contact is called “Nobody at all”"),
         ({"contacts": "12 champion extra"}, "Line 1: write a contact number and a role"),
         ({"contacts": "999999 champion"}, "No contact with the id 999999."),
         ({"contacts": "999999 boss"}, "Choose one of:"),
