@@ -31,6 +31,7 @@ from rapport.integrations.api import router as integrations_router
 from rapport.integrations.mailbox_api import router as mailboxes_router
 from rapport.sales.catalog_api import router as catalog_router
 from rapport.sales.deal_api import router as deals_router
+from rapport.sales.lead_api import router as leads_router
 from rapport.sales.order_api import router as orders_router
 from rapport.sales.pipeline_api import router as pipelines_router
 
@@ -169,6 +170,7 @@ api.add_router("/v1/", emails_router)
 api.add_router("/v1/", integrations_router)
 api.add_router("/v1/", mailboxes_router)
 api.add_router("/v1/", deals_router)
+api.add_router("/v1/", leads_router)
 api.add_router("/v1/", orders_router)
 api.add_router("/v1/", catalog_router)
 api.add_router("/v1/", pipelines_router)

@@ -19,5 +19,6 @@ urlpatterns = [
     path("", include("rapport.sales.catalog_urls")),
     path("", include("rapport.sales.pipeline_urls")),
     path("", include("rapport.sales.deal_urls")),
+    path("", include("rapport.sales.lead_urls")),
     path("", include("rapport.web.urls")),
 ]

@@ -225,6 +225,7 @@ ENDPOINTS: list[tuple[str, str, str, dict[str, Any] | None]] = [
     ("delete", CONTACTS + "/{}", "contact", None),
     ("post", CONTACTS + "/{}/restore", "trashed_contact", None),
     ("post", CONTACTS + "/{}/restore", "contact", None),
+    ("post", CONTACTS + "/{}/convert", "contact", {"pipeline_id": 1}),  # lead conversion (rapport.sales.lead_api)
     ("get", COMPANIES + "/{}", "company", None),
     ("patch", COMPANIES + "/{}", "company", {"name": "Taken"}),
     ("delete", COMPANIES + "/{}", "company", None),

@@ -1,7 +1,8 @@
 """`{% deal_card record "contact" %}`: the "Deals" card of a contact's or company's page: its open
 deals (newest first, at most DEAL_CARD_LIMIT) with stage and amount, "New deal" pre-filled with the
-record, and a link to the board. One query. A tag, so the contacts app needs no knowledge of deals
-beyond one line in its templates."""
+record, "Convert to deal" on a lead the user may change (the page's `can_edit`), and a link to the
+board. One query. A tag, so the contacts app needs no knowledge of deals beyond one line in its
+templates."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from django.urls import reverse
 
 from rapport.accounts.roles import Entity, Mode
 from rapport.sales.deal_selectors import DealFilter, deal_list, deal_ordering
+from rapport.sales.lead_services import is_lead
 from rapport.sales.models import StageKind
 
 register = template.Library()
@@ -28,7 +30,14 @@ def deal_card(context: dict[str, Any], record: Any, subject_type: str) -> dict[s
     filters = DealFilter(status=StageKind.OPEN, **{key: record.pk})
     deals = list(deal_list(actor=actor, filters=filters).order_by(*deal_ordering(None))[: DEAL_CARD_LIMIT + 1])
     link = {subject_type: record.pk}
+    convertible = (
+        subject_type == "contact"
+        and is_lead(record)
+        and actor.can(Entity.DEAL, Mode.WRITE)
+        and bool(context.get("can_edit"))
+    )
     return {
+        "convert_url": reverse("leads:convert", args=[record.pk]) if convertible else "",
         "deals": deals[:DEAL_CARD_LIMIT],
         "more": len(deals) > DEAL_CARD_LIMIT,
         "board_url": reverse("sales:board"),
