@@ -16,9 +16,9 @@ trash (`deleted_at`); a trashed product's SKU and a trashed competitor's name ca
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q, QuerySet
@@ -33,6 +33,8 @@ from rapport.core.errors import Conflict, NotFound, PermissionDenied, StaleVersi
 from rapport.core.events import diff, record_event
 from rapport.core.principal import Principal
 from rapport.sales.models import Competitor, Product
+
+RecordT = TypeVar("RecordT", Product, Competitor)
 
 PRODUCT_FIELDS = {"sku", "name", "description", "category", "unit_price", "currency", "active"}
 COMPETITOR_FIELDS = {"name", "website", "strengths", "weaknesses"}
@@ -213,6 +215,26 @@ def product_create(*, actor: Principal, data: Mapping[str, Any]) -> Product:
     return product
 
 
+def _versioned_update(
+    record: RecordT, values: dict[str, Any], expected_version: int | None, duplicate: Callable[[], Exception]
+) -> RecordT:
+    """Write `values` to a living record if it is still at `expected_version` (StaleVersion
+    otherwise), bumping its version; a unique-constraint clash raises `duplicate()`. The record
+    as stored afterwards."""
+    model = type(record)
+    qs = model.objects.filter(pk=record.pk, deleted_at__isnull=True)
+    if expected_version is not None:
+        qs = qs.filter(version=expected_version)
+    try:
+        with transaction.atomic():
+            updated = qs.update(version=F("version") + 1, updated_at=timezone.now(), **values)
+    except IntegrityError:
+        raise duplicate() from None
+    if not updated:
+        raise StaleVersion()
+    return model.objects.get(pk=record.pk)
+
+
 @transaction.atomic
 def product_update(
     *, actor: Principal, product: Product, data: Mapping[str, Any], expected_version: int | None
@@ -224,17 +246,9 @@ def product_update(
     values = _clean_product(actor, data, product)
     if "sku" in values and _sku_taken(actor, values["sku"], exclude=product.pk):
         raise _duplicate_sku(values["sku"])
-    qs = Product.objects.filter(pk=product.pk, deleted_at__isnull=True)
-    if expected_version is not None:
-        qs = qs.filter(version=expected_version)
-    try:
-        with transaction.atomic():
-            updated = qs.update(version=F("version") + 1, updated_at=timezone.now(), **values)
-    except IntegrityError:
-        raise _duplicate_sku(values.get("sku", product.sku)) from None
-    if not updated:
-        raise StaleVersion()
-    product = Product.objects.get(pk=product.pk)
+    product = _versioned_update(
+        product, values, expected_version, lambda: _duplicate_sku(values.get("sku", product.sku))
+    )
     changes = diff(before, _product_snapshot(product))
     if changes:
         record_event(actor, "product.updated", product, changes)
@@ -349,17 +363,9 @@ def competitor_update(
     values = _clean_competitor(data, competitor)
     if "name" in values and _name_taken(actor, values["name"], exclude=competitor.pk):
         raise _duplicate_name(values["name"])
-    qs = Competitor.objects.filter(pk=competitor.pk, deleted_at__isnull=True)
-    if expected_version is not None:
-        qs = qs.filter(version=expected_version)
-    try:
-        with transaction.atomic():
-            updated = qs.update(version=F("version") + 1, updated_at=timezone.now(), **values)
-    except IntegrityError:
-        raise _duplicate_name(values.get("name", competitor.name)) from None
-    if not updated:
-        raise StaleVersion()
-    competitor = Competitor.objects.get(pk=competitor.pk)
+    competitor = _versioned_update(
+        competitor, values, expected_version, lambda: _duplicate_name(values.get("name", competitor.name))
+    )
     changes = diff(before, _competitor_snapshot(competitor))
     if changes:
         record_event(actor, "competitor.updated", competitor, changes)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Max, ProtectedError
+from django.db.models import F, Max, ProtectedError, QuerySet
 from django.utils import timezone
 
 from rapport.accounts.models import Organization
@@ -486,6 +486,16 @@ def _move_deals(actor: Principal, stage: Stage, target: Stage) -> int:
     return len(ids)
 
 
+def stage_move_targets(stage: Stage) -> QuerySet[Stage]:
+    """The stages a stage's deals may move to when it is deleted: the others of its pipeline and kind."""
+    return Stage.objects.filter(pipeline_id=stage.pipeline_id, kind=stage.kind).exclude(pk=stage.pk)
+
+
+def stage_deals_held(stage: Stage) -> int:
+    """How many deals are in the stage, trashed ones too (they keep it from being deleted)."""
+    return Deal.objects.filter(stage=stage).count()
+
+
 def _target(stage: Stage, move_to: Any) -> Stage:
     pk = _id(move_to)
     target = Stage.objects.filter(pipeline_id=stage.pipeline_id, pk=pk).exclude(pk=stage.pk).first() if pk else None
@@ -514,14 +524,14 @@ def stage_delete(*, actor: Principal, stage: Stage, move_to: Any = None) -> int:
     require(actor, Perm.MANAGE_SETTINGS)
     pipeline = _lock(stage.pipeline)
     stage = Stage.objects.select_related("pipeline").filter(pk=stage.pk).first() or stage
-    if not Stage.objects.filter(pipeline=pipeline, kind=stage.kind).exclude(pk=stage.pk).exists():
+    if not stage_move_targets(stage).exists():
         raise Conflict(
             "last_stage_of_kind",
             f"A pipeline needs at least {KIND_WORDS[StageKind(stage.kind)]} stage; "
             f"add another before deleting “{stage.name}”.",
         )
     target = _target(stage, move_to) if move_to is not None else None
-    held = Deal.objects.filter(stage=stage).count()
+    held = stage_deals_held(stage)
     if held and target is None:
         raise Conflict(
             "stage_has_deals",

@@ -272,8 +272,8 @@ def stage_delete_view(request: HttpRequest, stage_id: int) -> HttpResponse:
     stage = _stage_page(request, stage_id)
     if stage is None:
         return _not_found(request)
-    targets = list(Stage.objects.filter(pipeline_id=stage.pipeline_id, kind=stage.kind).exclude(pk=stage.pk))
-    held = Deal.objects.filter(stage=stage).count()
+    targets = list(services.stage_move_targets(stage))
+    held = services.stage_deals_held(stage)
     error, status = "", 200
     if request.method == "POST":
         move_to = request.POST.get("move_to", "")
