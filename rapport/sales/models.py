@@ -1,5 +1,5 @@
 """Sales: pipelines and their stages, deals with their stage history, products, competitors,
-exchange rates and quotas. Quotes and orders come in their own module later (same app).
+exchange rates and quotas, quotes and orders.
 
 Money is a Decimal with its own ISO 4217 currency on every amount; reports convert to the
 workspace's base currency (`Organization.base_currency`) with the dated `ExchangeRate`s.
@@ -299,6 +299,7 @@ class Order(OwnedModel):
         "contacts.Company", null=True, blank=True, on_delete=models.SET_NULL, related_name="orders"
     )
     deal = models.ForeignKey(Deal, null=True, blank=True, on_delete=models.SET_NULL, related_name="orders")
+    quote = models.ForeignKey("sales.Quote", null=True, blank=True, on_delete=models.SET_NULL, related_name="orders")
     ordered_at = models.DateTimeField()
     status = models.CharField(max_length=10, choices=OrderStatus.choices, default=OrderStatus.CONFIRMED)
     currency = models.CharField(max_length=3)
@@ -311,6 +312,8 @@ class Order(OwnedModel):
             models.UniqueConstraint(
                 fields=["org", "external_id"], name="order_unique_external_id", condition=~Q(external_id="")
             ),
+            # An accepted quote becomes at most one order.
+            models.UniqueConstraint(fields=["quote"], name="order_unique_quote", condition=Q(quote__isnull=False)),
         ]
         indexes = [
             models.Index(fields=["org", "-ordered_at", "-id"], name="order_time", condition=ALIVE),
@@ -345,6 +348,82 @@ class OrderLine(models.Model):
             models.Index(fields=["order", "position"], name="orderline_order"),
             models.Index(fields=["org", "product"], name="orderline_product"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.name}"
+
+
+class QuoteStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SENT = "sent", "Sent"
+    ACCEPTED = "accepted", "Accepted"
+    DECLINED = "declined", "Declined"
+
+
+class Quote(OwnedModel):
+    """A priced offer built from a deal's line items, numbered per workspace. Amounts are in the
+    quote's currency; `subtotal` is the lines after their discounts, `tax_total` the tax on them,
+    `total` = subtotal + tax (all kept by the services). An accepted quote can become one order."""
+
+    number = models.PositiveBigIntegerField()
+    deal = models.ForeignKey(Deal, on_delete=models.PROTECT, related_name="quotes")
+    contact = models.ForeignKey(
+        "contacts.Contact", null=True, blank=True, on_delete=models.SET_NULL, related_name="quotes"
+    )
+    company = models.ForeignKey(
+        "contacts.Company", null=True, blank=True, on_delete=models.SET_NULL, related_name="quotes"
+    )
+    title = models.CharField(max_length=200)
+    status = models.CharField(max_length=10, choices=QuoteStatus.choices, default=QuoteStatus.DRAFT)
+    currency = models.CharField(max_length=3)
+    issued_on = models.DateField()
+    valid_until = models.DateField(null=True, blank=True)
+    notes = models.TextField(blank=True, default="", help_text="Terms and notes printed on the quote")
+    subtotal = amount_field(default=0)
+    discount_total = amount_field(default=0)
+    tax_total = amount_field(default=0)
+    total = amount_field(default=0)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["org", "number"], name="quote_unique_number")]
+        indexes = [
+            models.Index(fields=["org", "-created_at", "-id"], name="quote_created", condition=ALIVE),
+            models.Index(fields=["org", "deal"], name="quote_deal"),
+            models.Index(fields=["org", "status"], name="quote_status", condition=ALIVE),
+        ]
+
+    def __str__(self) -> str:
+        return f"Quote {self.number}"
+
+
+class QuoteLine(models.Model):
+    """A priced line of a quote: copied from the deal's lines when the quote is made, then its own."""
+
+    org = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="+")
+    quote = models.ForeignKey(Quote, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey(Product, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    sku = models.CharField(max_length=64, blank=True, default="")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True, default="")
+    quantity = models.DecimalField(max_digits=14, decimal_places=3)
+    unit_price = amount_field()
+    discount_percent = models.DecimalField(max_digits=5, decimal_places=2, default=0)
+    tax_percent = models.DecimalField(max_digits=5, decimal_places=2, default=0)
+    line_total = amount_field(help_text="Quantity x unit price less the discount, before tax")
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="quoteline_quantity_positive"),
+            models.CheckConstraint(
+                condition=Q(discount_percent__gte=0, discount_percent__lte=100), name="quoteline_discount_percent"
+            ),
+            models.CheckConstraint(condition=Q(tax_percent__gte=0, tax_percent__lte=100), name="quoteline_tax_percent"),
+        ]
+        indexes = [models.Index(fields=["quote", "position"], name="quoteline_order")]
 
     def __str__(self) -> str:
         return f"{self.quantity} x {self.name}"

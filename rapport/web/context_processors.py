@@ -9,19 +9,20 @@ from rapport.accounts.roles import Perm
 from rapport.accounts.selectors import membership_list_for_user
 
 # (label, url name, entity the role must be able to read or None). Entries whose url does not
-# exist yet (their app has not landed) are left out.
+# exist yet (their app has not landed) are left out. SECTION_PATHS: other paths of an entry's section
+# (sales pages live under /deals/ and /sales/).
 NAVIGATION = [
     ("Home", "web:home", None),
     ("Contacts", "contacts:list", "contact"),
     ("Companies", "contacts:company_list", "company"),
     ("Activities", "activities:list", "activity"),
     ("Tasks", "tasks:list", "activity"),
-    ("Deals", "sales:board", "deal"),
-    ("Products", "catalog:products", "product"),
+    ("Sales", "sales:board", "deal"),
     ("Tickets", "service:list", "ticket"),
     ("Campaigns", "marketing:list", "campaign"),
     ("Reports", "analytics:home", "report"),
 ]
+SECTION_PATHS = {"sales:board": ("/sales/",)}
 
 
 def _nav(request: HttpRequest) -> list[dict[str, object]]:
@@ -34,9 +35,8 @@ def _nav(request: HttpRequest) -> list[dict[str, object]]:
             url = reverse(name)
         except NoReverseMatch:
             continue
-        items.append(
-            {"label": label, "url": url, "active": request.path == url or (url != "/" and request.path.startswith(url))}
-        )
+        prefixes = (url, *SECTION_PATHS.get(name, ())) if url != "/" else ()
+        items.append({"label": label, "url": url, "active": request.path == url or request.path.startswith(prefixes)})
     return items
 
 

@@ -52,7 +52,7 @@ def test_deals_opens_the_first_pipelines_board_with_counts_and_totals(web, admin
     resp = web(admin).get("/deals/")
     html = resp.content.decode()
     assert resp.status_code == 200
-    assert 'href="/deals/" aria-current="page"' in html  # the main navigation's "Deals"
+    assert 'href="/deals/" aria-current="page"' in html  # the main navigation's "Sales"
     for text in ("Qualified", "Alpha", "Beta", "2 deals", "EUR 250.00", "Gamma", "1 deal"):
         assert text in html
     assert "Total unknown: no GBP → EUR rate" in html  # not a wrong total
