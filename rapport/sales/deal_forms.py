@@ -13,7 +13,7 @@ from rapport.contacts.forms import CompanyNameInput, RecordForm
 from rapport.sales.board_selectors import SORT_LABELS
 from rapport.sales.catalog_forms import currency_choices
 from rapport.sales.deal_selectors import DealFilter
-from rapport.sales.deal_services import LOST_REASON_MAX, NAME_MAX, SOURCE_MAX
+from rapport.sales.deal_services import LOST_REASON_MAX, MAX_CONTACTS, NAME_MAX, SOURCE_MAX
 from rapport.sales.models import DealRole, Pipeline
 
 DATE = forms.DateInput(attrs={"type": "date"})
@@ -60,17 +60,21 @@ class DealListForm(DealFilterForm):
     sort = forms.ChoiceField(label="Sort by", choices=list(SORT_LABELS.items()), required=False)
 
 
-def parse_contacts(text: str) -> list[dict[str, Any]]:
-    """Lines of "<contact number> <role>" → [{contact_id, role}]; ValueError names the bad line."""
-    links = []
-    for n, line in enumerate(text.splitlines(), start=1):
-        parts = line.replace(",", " ").split()
-        if not parts:
-            continue
-        if not parts[0].isdigit() or len(parts) > 2:
-            raise ValueError(f"Line {n}: write a contact number and a role, such as “12 champion”.")
-        links.append({"contact_id": int(parts[0]), "role": parts[1] if len(parts) == 2 else DealRole.OTHER})
-    return links
+ROLE_CHOICES = [(value, label) for value, label in DealRole.choices]
+MIN_BLANK_ROWS = 2
+
+
+def contact_row_count(data: Any, initial_rows: int) -> int:
+    """How many "other contact" rows the form has: those posted (the hidden `contact_rows`, three
+    more when "More contact rows" was pressed), else the deal's links plus blank ones; at most
+    MAX_CONTACTS."""
+    rows = initial_rows + MIN_BLANK_ROWS
+    if data is not None:
+        raw = str(data.get("contact_rows", ""))
+        rows = int(raw) if raw.isdigit() else rows
+        if "more_rows" in data:
+            rows += 3
+    return max(1, min(rows, MAX_CONTACTS))
 
 
 class DealForm(RecordForm):
@@ -111,14 +115,6 @@ class DealForm(RecordForm):
         widget=CompanyNameInput,
         help_text="An existing company's name (type for suggestions); empty for none.",
     )
-    contacts = forms.CharField(
-        label="Other contacts and their roles",
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="One per line: the contact's number and a role ("
-        + ", ".join(DealRole.values)
-        + "), such as “12 champion”.",
-    )
     competitors = forms.TypedMultipleChoiceField(
         label="Competitors", coerce=int, required=False, widget=forms.CheckboxSelectMultiple
     )
@@ -133,9 +129,19 @@ class DealForm(RecordForm):
         pipelines: list[Pipeline],
         teams: Choices,
         competitors: Choices,
+        initial_rows: int = 0,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        self.link_rows: list[int] = []  # the row of each link given to the service, in order
+        self.row_count = contact_row_count(self.data if self.is_bound else None, initial_rows)
+        for i in range(self.row_count):
+            self.fields[f"link_contact_{i}"] = forms.CharField(
+                label=f"Contact {i + 1}", max_length=300, required=False, widget=ContactPickerInput()
+            )
+            self.fields[f"link_role_{i}"] = forms.ChoiceField(
+                label=f"Role of contact {i + 1}", choices=ROLE_CHOICES, initial=DealRole.OTHER, required=False
+            )
         self.fields["currency"].choices = currency_choices()  # type: ignore[attr-defined]
         self.fields["team"].choices = [("", "No team"), *teams]  # type: ignore[attr-defined]
         self.fields["competitors"].choices = competitors  # type: ignore[attr-defined]
@@ -145,20 +151,34 @@ class DealForm(RecordForm):
             self.fields["stage"].choices = [("", "First open stage"), *groups]  # type: ignore[attr-defined]
 
     def error_field(self, service_field: str) -> str | None:
-        if service_field.startswith("contacts"):
-            return "contacts"
+        """`contacts.<k>.<part>` → the field of the row that gave the k-th link (`link_rows`)."""
+        parts = service_field.split(".")
+        if parts[0] == "contacts":
+            if len(parts) > 1 and parts[1].isdigit() and int(parts[1]) < len(self.link_rows):
+                row = self.link_rows[int(parts[1])]
+                return f"link_role_{row}" if parts[-1] == "role" else f"link_contact_{row}"
+            return None
         return super().error_field(service_field)
 
-    def clean_contacts(self) -> list[dict[str, Any]]:
-        try:
-            return parse_contacts(self.cleaned_data.get("contacts") or "")
-        except ValueError as exc:
-            raise forms.ValidationError(str(exc)) from None
+    def contact_rows_bound(self) -> list[tuple[forms.BoundField, forms.BoundField]]:
+        """The (contact, role) fields of each "other contact" row, for the template."""
+        return [(self[f"link_contact_{i}"], self[f"link_role_{i}"]) for i in range(self.row_count)]
+
+    def link_texts(self) -> list[tuple[int, str, str]]:
+        """(row, typed contact, role) of each filled row."""
+        rows = []
+        for i in range(self.row_count):
+            text = (self.cleaned_data.get(f"link_contact_{i}") or "").strip()
+            if text:
+                rows.append((i, text, self.cleaned_data.get(f"link_role_{i}") or DealRole.OTHER))
+        return rows
 
     def to_data(self) -> dict[str, Any]:
         data = super().to_data()
         for name in ("pipeline", "stage", "owner", "team", "contact", "company", "competitors"):
             data.pop(name, None)
+        for name in [name for name in data if name.startswith("link_")]:
+            data.pop(name)
         if "pipeline" in self.fields:
             data["pipeline_id"] = self.cleaned_data["pipeline"]
             if self.cleaned_data.get("stage"):

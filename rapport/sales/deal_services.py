@@ -142,6 +142,7 @@ def _contacts(actor: Principal, value: Any, errors: FieldErrors) -> list[tuple[i
         errors.add("contacts", f"Give at most {MAX_CONTACTS} contacts as a list of {{contact_id, role}}.")
         return None
     links: dict[int, str] = {}
+    positions: dict[int, int] = {}  # contact id → its place in the list, for the error's path
     for i, entry in enumerate(value):
         if not isinstance(entry, Mapping) or set(entry) - {"contact_id", "role"}:
             errors.add(f"contacts.{i}", "Give {contact_id, role}.")
@@ -156,8 +157,9 @@ def _contacts(actor: Principal, value: Any, errors: FieldErrors) -> list[tuple[i
             errors.add(f"contacts.{i}.role", f"Choose one of: {', '.join(DealRole.values)}.")
         if pk is not None:
             links[pk] = role
+            positions.setdefault(pk, i)
     found = set(scope(actor, Contact.objects.alive(), Entity.CONTACT).filter(pk__in=links).values_list("pk", flat=True))
-    for i, pk in enumerate(links):
+    for pk, i in positions.items():
         if pk not in found:
             errors.add(f"contacts.{i}.contact_id", f"No contact with the id {pk}.")
     return list(links.items())

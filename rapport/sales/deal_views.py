@@ -27,10 +27,10 @@ from rapport.core.access import can_write, scope
 from rapport.core.customfields.definitions import fields_of
 from rapport.core.errors import ApplicationError, NotFound, PermissionDenied, StaleVersion
 from rapport.core.principal import Principal
-from rapport.sales import board_selectors, deal_selectors, deal_services
+from rapport.sales import board_selectors, deal_lines, deal_selectors, deal_services, quote_services
 from rapport.sales.board_views import FILTER_KEYS, filter_query, mark_cards, pipelines_of, team_choices
 from rapport.sales.deal_forms import DealEditForm, DealForm, DealListForm, MoveForm
-from rapport.sales.models import Competitor, Deal
+from rapport.sales.models import Competitor, Deal, StageKind
 from rapport.web.custom_fields import initial as custom_initial
 from rapport.web.custom_fields import shown_values
 
@@ -40,6 +40,17 @@ VERBS = {
     "deal.moved": "Moved",
     "deal.trashed": "Deleted",
     "deal.restored": "Restored",
+    "deal.lines_changed": "Products changed",
+    # Its quotes' and orders' events ({number}: the quote's or order's number).
+    "quote.created": "Quote {number} created",
+    "quote.updated": "Quote {number} changed",
+    "quote.sent": "Quote {number} sent",
+    "quote.accepted": "Quote {number} accepted",
+    "quote.declined": "Quote {number} declined",
+    "quote.revised": "Quote {number} back to draft",
+    "order.created": "Order {number} created",
+    "order.updated": "Order {number} changed",
+    "order.trashed": "Order {number} deleted",
 }
 
 
@@ -80,18 +91,46 @@ def list_page(request: HttpRequest) -> HttpResponse:
 
 def _timeline(actor: Principal, deal: Deal) -> list[dict[str, Any]]:
     items = []
-    for event in board_selectors.deal_events(actor=actor, deal=deal):
+    for event in quote_services.deal_page_events(actor=actor, deal=deal):
         changes = event.changes or {}
+        number = (changes.get("number") or [None, ""])[-1] or ""
         if event.verb == "deal.moved" and "stage" in changes:
             detail = f"{changes['stage'][0]} → {changes['stage'][1]}"
             if changes.get("lost_reason", [None, ""])[1]:
                 detail += f" (lost reason: {changes['lost_reason'][1]})"
         elif event.verb == "deal.updated":
             detail = "Changed: " + ", ".join(sorted(changes))
+        elif "total" in changes and event.subject_type != "deal":
+            detail = f"Total: {changes['total'][1]}"
+        elif event.verb == "deal.lines_changed" and "amount" in changes:
+            detail = f"Amount: {changes['amount'][0]} → {changes['amount'][1]}"
         else:
             detail = ""
-        items.append({"event": event, "label": VERBS.get(event.verb, event.verb), "detail": detail})
+        label = VERBS.get(event.verb, event.verb).replace("{number}", str(number))
+        items.append({"event": event, "label": label, "detail": detail})
     return items
+
+
+def _sales_context(actor: Principal, deal: Deal) -> dict[str, Any]:
+    """The deal page's products, quotes and orders, and whether "Create order" applies."""
+    lines = deal_lines.deal_lines(deal=deal)
+    orders = quote_services.deal_orders(actor=actor, deal=deal)
+    writable = can_write(actor, deal, Entity.DEAL)
+    return {
+        "lines": lines,
+        "lines_total": deal_lines.lines_total(lines),
+        "quotes": list(
+            quote_services.quote_list(actor=actor, deal_id=deal.pk)
+            .prefetch_related(None)
+            .order_by("-created_at", "-id")[:20]
+        ),
+        "orders": orders,
+        "can_order": writable
+        and bool(lines)
+        and not orders
+        and deal.stage.kind == StageKind.WON
+        and actor.can(Entity.ORDER, Mode.WRITE),
+    }
 
 
 @require_safe
@@ -110,7 +149,7 @@ def detail_page(request: HttpRequest, deal_id: int) -> HttpResponse:
         "deal": deal,
         "history": deal_selectors.deal_history(actor=actor, deal=deal),
         "timeline": _timeline(actor, deal),
-        "lines": list(deal.lines.select_related("product").order_by("position", "id")),
+        **_sales_context(actor, deal),
         "custom": shown_values(fields_of(actor.org_id, "deal"), deal.custom),
         "move_form": MoveForm(initial={"version": deal.version, "stage": deal.stage_id}, stages=stages),
         "can_write": can_write(actor, deal, Entity.DEAL),
@@ -139,7 +178,14 @@ def _save(request: HttpRequest, form: DealForm, deal: Deal | None) -> Deal | Htt
     current = deal.company_id if deal else None
     company_id, message = company_by_name(actor, form.cleaned_data.get("company") or "", current=current)
     contact_id, contact_message = contact_by_text(actor, form.cleaned_data.get("contact") or "")
-    data = {**form.to_data(), "company_id": company_id, "contact_id": contact_id}
+    lookups = {"company_id": ("company", message), "contact_id": ("contact", contact_message)}
+    links: list[dict[str, Any]] = []
+    for row, text, role in form.link_texts():
+        link_id, link_message = contact_by_text(actor, text)
+        lookups[f"contacts.{len(links)}.contact_id"] = (f"link_contact_{row}", link_message)
+        form.link_rows.append(row)
+        links.append({"contact_id": link_id, "role": role})
+    data = {**form.to_data(), "company_id": company_id, "contact_id": contact_id, "contacts": links}
     try:
         if deal is None:
             return deal_services.deal_create(actor=actor, data=data)
@@ -152,7 +198,7 @@ def _save(request: HttpRequest, form: DealForm, deal: Deal | None) -> Deal | Htt
         form.add_error(None, "Someone else changed this deal since you opened it — reload to see their changes.")
         return _form_page(request, form, deal, 409)
     except ApplicationError as exc:
-        add_errors(form, exc, {"company_id": ("company", message), "contact_id": ("contact", contact_message)})
+        add_errors(form, exc, lookups)
         return _form_page(request, form, deal, exc.status)
 
 
@@ -168,6 +214,8 @@ def create_page(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         return _form_page(request, DealForm(initial=_initial(actor, request, kwargs), **kwargs), None)
     form = DealForm(request.POST, **kwargs)
+    if "more_rows" in request.POST:
+        return _form_page(request, form, None)
     if not form.is_valid():
         return _form_page(request, form, None, 400)
     result = _save(request, form, None)
@@ -220,8 +268,11 @@ def edit_page(request: HttpRequest, deal_id: int) -> HttpResponse:
         return forbidden(request, "change this deal")
     kwargs = _form_kwargs(actor)
     if request.method != "POST":
-        return _form_page(request, DealEditForm(initial=_values(deal, kwargs), **kwargs), deal)
+        rows = len(deal.contact_links.all())
+        return _form_page(request, DealEditForm(initial=_values(deal, kwargs), initial_rows=rows, **kwargs), deal)
     form = DealEditForm(request.POST, **kwargs)
+    if "more_rows" in request.POST:
+        return _form_page(request, form, deal)
     if not form.is_valid():
         return _form_page(request, form, deal, 400)
     result = _save(request, form, deal)
@@ -240,8 +291,10 @@ def _values(deal: Deal, kwargs: dict[str, Any]) -> dict[str, Any]:
         contact=contact_label(deal.contact) if deal.contact and deal.contact.deleted_at is None else "",
         company=deal.company.name if deal.company else "",
         competitors=[c.pk for c in deal.competitors.all()],
-        contacts="\n".join(f"{link.contact_id} {link.role}" for link in deal.contact_links.all()),
     )
+    for i, link in enumerate(deal.contact_links.all()):
+        values[f"link_contact_{i}"] = contact_label(link.contact)
+        values[f"link_role_{i}"] = link.role
     values.update(custom_initial(kwargs["custom_fields"], deal.custom))
     return values
 

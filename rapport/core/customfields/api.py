@@ -51,7 +51,7 @@ class CustomFieldPatch(Schema):
 class CustomFieldIn(CustomFieldPatch):
     model_config = ConfigDict(extra="ignore")
 
-    entity: str = Field(..., max_length=30, description="contact or company (later: deal, ticket …)")
+    entity: str = Field(..., max_length=30, description="contact, company or deal (the registered entities)")
     label: str = Field(..., min_length=1, max_length=100)
     type: TypeName
     key: str | None = Field(

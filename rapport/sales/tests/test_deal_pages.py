@@ -22,7 +22,6 @@ FORM = {
     "team": "",
     "contact": "",
     "company": "",
-    "contacts": "",
     "source": "Referral",
     "lost_reason": "",
 }
@@ -145,7 +144,8 @@ def test_create_a_deal_from_a_contact(web, admin, sales_pipeline, ada, company, 
         "owner": admin.user_id,
         "contact": f"{ada} (#{ada.pk})",  # as the suggestions give it
         "company": "Acme Corp",
-        "contacts": f"{ada.pk} decision_maker",
+        "link_contact_0": f"{ada} (#{ada.pk})",
+        "link_role_0": "decision_maker",
         "competitors": [rival.pk],
     }
     resp = client.post("/deals/new/", data)
@@ -169,9 +169,9 @@ def test_bad_input_is_shown_on_its_fields_and_nothing_is_saved(web, admin, sales
         ({"company": "Nobody Inc"}, "No company is named “Nobody Inc”."),
         ({"contact": "Nobody (#999999)"}, "No contact has the number 999999."),
         ({"contact": "Nobody at all"}, "No contact is called “Nobody at all”"),
-        ({"contacts": "12 champion extra"}, "Line 1: write a contact number and a role"),
-        ({"contacts": "999999 champion"}, "No contact with the id 999999."),
-        ({"contacts": "999999 boss"}, "Choose one of:"),
+        ({"link_contact_1": "Nobody (#999999)"}, "No contact has the number 999999."),
+        ({"link_contact_0": "Nobody at all"}, "No contact is called “Nobody at all”"),
+        ({"link_contact_0": "ada@example.org", "link_role_0": "boss"}, "Select a valid choice. boss is not one"),
         ({"pipeline": other_pipeline.pipeline.pk}, "Select a valid choice"),
     ]
     for change, message in cases:
@@ -259,3 +259,66 @@ def test_contact_and_company_pages_show_their_open_deals_and_new_deal(
     assert "Open one" in html and f'href="/deals/new/?company={company.pk}"' in html
     viewer_html = web(member_of(Role.VIEWER)).get(f"/contacts/{ada.pk}/").content.decode()
     assert "Open one" in viewer_html and "/deals/new/" not in viewer_html
+
+
+def test_other_contacts_are_rows_picked_by_typing(web, admin, sales_pipeline, ada, org):
+    from rapport.contacts.tests.factories import contact_with
+
+    bob = contact_with(org, email="bob@example.org", first_name="Bob")
+    deal = _deal(admin, sales_pipeline, contacts=[{"contact_id": ada.pk, "role": "champion"}])
+    client = web(admin)
+    html = client.get(f"/deals/{deal.pk}/edit/").content.decode()
+    # The link is a row with the contact as the suggestions name it, then blank rows.
+    assert f'name="link_contact_0" value="{ada} (#{ada.pk})"' in html.replace('class="suggest" ', "")
+    assert 'name="link_contact_2"' in html and 'name="link_contact_3"' not in html
+    assert '<option value="champion" selected>' in html
+    data = {**FORM, "name": "Deal", "amount": "100", "owner": admin.user_id, "version": deal.version}
+    # "More contact rows" shows three more rows and saves nothing.
+    resp = client.post(f"/deals/{deal.pk}/edit/", {**data, "contact_rows": "3", "more_rows": "1"})
+    assert resp.status_code == 200 and 'name="link_contact_5"' in resp.content.decode()
+    assert 'name="contact_rows" value="6"' in resp.content.decode()
+    deal.refresh_from_db()
+    assert deal.version == 1
+    # The same contact twice: refused on the second row, nothing saved.
+    twice = {"contact_rows": "3", "link_contact_0": "ada@example.org", "link_role_0": "champion"}
+    twice |= {"link_contact_2": f"{ada} (#{ada.pk})", "link_role_2": "user"}
+    resp = client.post(f"/deals/{deal.pk}/edit/", {**data, **twice})
+    html = resp.content.decode()
+    assert resp.status_code == 422 and "This contact is listed twice." in html
+    assert html.index("This contact is listed twice.") > html.index('name="link_contact_2"')
+    # Ada's row emptied, Bob typed by email: the links are replaced.
+    swap = {"contact_rows": "3", "link_contact_1": "bob@example.org", "link_role_1": "decision_maker"}
+    resp = client.post(f"/deals/{deal.pk}/edit/", {**data, **swap})
+    assert resp.status_code == 302
+    assert list(deal.contact_links.values_list("contact_id", "role")) == [(bob.pk, "decision_maker")]
+
+
+def test_deal_custom_fields_in_the_form_the_page_and_the_api(web, api, admin, sales_pipeline):
+    from rapport.core.customfields.definitions import custom_field_create
+
+    custom_field_create(
+        actor=admin,
+        data={"entity": "deal", "label": "Contract term", "type": "choice", "options": ["1 year", "3 years"]},
+    )
+    client = web(admin)
+    html = client.get("/deals/new/").content.decode()
+    assert "Contract term" in html and 'name="cf_contract_term"' in html
+    data = {**FORM, "pipeline": sales_pipeline.pipeline.pk, "owner": admin.user_id, "cf_contract_term": "3 years"}
+    resp = client.post("/deals/new/", data)
+    deal = Deal.objects.get(name="Rollout")
+    assert resp.status_code == 302 and deal.custom == {"contract_term": "3 years"}
+    assert "3 years" in client.get(f"/deals/{deal.pk}/").content.decode()
+    rest = api(admin)
+    before = _state()
+    resp = client.post("/deals/new/", {**data, "name": "Other", "cf_contract_term": "forever"})
+    assert resp.status_code == 400 and "Select a valid choice" in resp.content.decode()
+    resp = rest.post(
+        "/api/v1/deals", {"name": "Other", "pipeline_id": sales_pipeline.pipeline.pk, "custom": {"contract_term": "9"}}
+    )
+    assert resp.status_code == 422 and "custom.contract_term" in resp.json()["error"]["fields"]
+    assert _state() == before
+    resp = rest.post(
+        "/api/v1/deals",
+        {"name": "Other", "pipeline_id": sales_pipeline.pipeline.pk, "custom": {"contract_term": "1 year"}},
+    )
+    assert resp.status_code == 201 and resp.json()["custom"] == {"contract_term": "1 year"}
