@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 export RAPPORT_DATA_DIR ?= $(CURDIR)/var
 PG_URL ?= postgres://postgres@127.0.0.1:5432/rapport
 
-.PHONY: run install dev-install system-deps lint test test-sqlite test-postgres test-browser bench bench-mail bench-timeline bench-orders bench-board clean
+.PHONY: run install dev-install system-deps lint test test-sqlite test-postgres test-browser bench bench-mail bench-timeline bench-orders bench-board bench-forecast clean
 
 ## Install Rapport, create the demo workspace and serve it (web + worker) at http://127.0.0.1:8000
 run: install
@@ -96,6 +96,14 @@ bench-orders: install
 BENCH_OPEN_DEALS ?= 5000
 bench-board: install
 	$(BIN)/python bench/board_bench.py --deals $(BENCH_OPEN_DEALS) --queries $(BENCH_QUERIES) \
+	  $(if $(BENCH_DATABASE_URL),--database-url $(BENCH_DATABASE_URL)) $(if $(BENCH_DATA_DIR),--data-dir $(BENCH_DATA_DIR))
+
+## The sales forecast over BENCH_FORECAST_DEALS deals (two years, three currencies, stage histories):
+## 12 months and 4 quarters by workspace, team and owner; prints JSON (docs/performance.md). Same
+## BENCH_DATABASE_URL, BENCH_DATA_DIR and BENCH_QUERIES as `make bench`.
+BENCH_FORECAST_DEALS ?= 100000
+bench-forecast: install
+	$(BIN)/python bench/forecast_bench.py --deals $(BENCH_FORECAST_DEALS) --queries $(BENCH_QUERIES) \
 	  $(if $(BENCH_DATABASE_URL),--database-url $(BENCH_DATABASE_URL)) $(if $(BENCH_DATA_DIR),--data-dir $(BENCH_DATA_DIR))
 
 clean:

@@ -8,6 +8,10 @@ command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 # Dovecot: the IMAP server the mailbox sync tests run against (started by the fixtures, not as a service).
 { command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ]; } || need_apt+=(dovecot-imapd)
 fc-list 2>/dev/null | grep -qi dejavu || need_apt+=(fonts-dejavu-core)
+# Pango: WeasyPrint (the quote PDFs) lays out text with it.
+for lib in libpango-1.0-0 libpangoft2-1.0-0; do
+  ldconfig -p 2>/dev/null | grep -q "${lib%-0}.so.0" || need_apt+=("$lib")
+done
 if ! command -v pg_isready >/dev/null 2>&1; then need_apt+=(postgresql); fi
 
 if ((${#need_apt[@]})); then

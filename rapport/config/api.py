@@ -30,10 +30,15 @@ from rapport.core.errors import ApplicationError, ValidationFailed
 from rapport.integrations.api import router as integrations_router
 from rapport.integrations.mailbox_api import router as mailboxes_router
 from rapport.sales.catalog_api import router as catalog_router
+from rapport.sales.competitor_api import router as competitor_stats_router
+from rapport.sales.dashboard_api import router as sales_dashboard_router
 from rapport.sales.deal_api import router as deals_router
+from rapport.sales.deal_line_api import router as deal_lines_router
+from rapport.sales.forecast_api import router as forecast_router
 from rapport.sales.lead_api import router as leads_router
 from rapport.sales.order_api import router as orders_router
 from rapport.sales.pipeline_api import router as pipelines_router
+from rapport.sales.quote_api import router as quotes_router
 
 log = logging.getLogger(__name__)
 
@@ -170,7 +175,13 @@ api.add_router("/v1/", emails_router)
 api.add_router("/v1/", integrations_router)
 api.add_router("/v1/", mailboxes_router)
 api.add_router("/v1/", deals_router)
+api.add_router("/v1/", deal_lines_router)
+api.add_router("/v1/", quotes_router)
 api.add_router("/v1/", leads_router)
 api.add_router("/v1/", orders_router)
+# Before the catalogue: /competitors/stats must not be taken for /competitors/{competitor_id}.
+api.add_router("/v1/", competitor_stats_router)
 api.add_router("/v1/", catalog_router)
+api.add_router("/v1/", sales_dashboard_router)
 api.add_router("/v1/", pipelines_router)
+api.add_router("/v1/", forecast_router)

@@ -20,5 +20,10 @@ urlpatterns = [
     path("", include("rapport.sales.pipeline_urls")),
     path("", include("rapport.sales.deal_urls")),
     path("", include("rapport.sales.lead_urls")),
+    path("", include("rapport.sales.forecast_urls")),
+    path("", include("rapport.sales.quote_urls")),
+    path("", include("rapport.sales.dashboard_urls")),
+    path("", include("rapport.sales.competitor_urls")),
+    path("", include("rapport.sales.order_urls")),
     path("", include("rapport.web.urls")),
 ]

@@ -26,16 +26,17 @@ def _has_owner(model: type[models.Model]) -> bool:
     return "owner" in names and "team" in names
 
 
-def level_filter(actor: Principal, model: type[models.Model], level: Level) -> Q | None:
-    """The Q for one access level on `model`, or None for 'nothing'."""
+def level_filter(actor: Principal, model: type[models.Model], level: Level, via: str = "") -> Q | None:
+    """The Q for one access level on `model`, or None for 'nothing'. With `via` (such as "deal__"),
+    the owner and team are those of a related `model` record: a quote is read by its deal's rules."""
     if level is Level.NONE:
         return None
     base = Q(org_id=actor.org_id)
     if level is Level.ALL or not _has_owner(model):
         return base
     if level is Level.OWN:
-        return base & Q(owner_id=actor.user_id)
-    return base & (Q(owner_id=actor.user_id) | Q(team_id__in=actor.team_ids))
+        return base & Q(**{f"{via}owner_id": actor.user_id})
+    return base & (Q(**{f"{via}owner_id": actor.user_id}) | Q(**{f"{via}team_id__in": actor.team_ids}))
 
 
 def scope(actor: Principal, qs: models.QuerySet[M], entity: Entity, mode: Mode = Mode.READ) -> models.QuerySet[M]:

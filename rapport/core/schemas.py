@@ -1,12 +1,15 @@
-"""API schemas of the core: the event log."""
+"""API schemas of the core: ids, times, strict bodies and query parameters, the event log."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+from django.http import HttpRequest
 from ninja import Field, Schema
 from pydantic import AfterValidator, AwareDatetime, ConfigDict
+
+from rapport.core.errors import ValidationFailed
 
 # The largest primary key a database row can have; larger numbers are refused before any query.
 MAX_ID = 2**63 - 1
@@ -55,3 +58,14 @@ class EventFilter(Schema):
     actor_id: Id | None = None
     since: UtcDatetime | None = None
     until: UtcDatetime | None = None
+
+
+def refuse_unknown_params(request: HttpRequest, schema: type[Schema]) -> None:
+    """422 naming the first query parameter that `schema` does not know (ninja would ignore it):
+    a misspelt filter must not silently answer unfiltered figures."""
+    known = {info.alias or name for name, info in schema.model_fields.items()}
+    unknown = sorted(set(request.GET) - known)
+    if unknown:
+        raise ValidationFailed(
+            "unknown_parameter", f"Unknown parameter “{unknown[0]}”: use {', '.join(sorted(known))}.", field=unknown[0]
+        )

@@ -12,6 +12,7 @@ class SalesConfig(AppConfig):
         from rapport.sales import (
             deal_timeline,  # noqa: F401  (registers the "deal" timeline source and facts)
             order_timeline,  # noqa: F401  (registers the "order" timeline source and facts)
+            quote_timeline,  # noqa: F401  (registers the "quote" timeline source)
         )
         from rapport.sales.demo import add_demo_sales
         from rapport.sales.models import Deal

@@ -190,12 +190,19 @@ class DealForm(RecordForm):
 
 
 class DealEditForm(DealForm):
+    """The edit form; a deal with line items shows its amount and currency without changing them
+    (they are its products' total, changed on the products page)."""
+
     CREATES = False
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, has_lines: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         del self.fields["pipeline"], self.fields["stage"]
+        if has_lines:
+            for name in ("amount", "currency"):
+                self.fields[name].disabled = True
+            self.fields["amount"].help_text = "The total of the deal's products: change the products to change it."
 
 
 class MoveForm(forms.Form):

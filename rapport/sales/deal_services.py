@@ -35,7 +35,17 @@ from rapport.core.customfields.values import clean_custom
 from rapport.core.errors import Conflict, PermissionDenied, StaleVersion, ValidationFailed
 from rapport.core.events import diff, record_event
 from rapport.core.principal import Principal
-from rapport.sales.models import Competitor, Deal, DealContact, DealRole, DealStage, Pipeline, Stage, StageKind
+from rapport.sales.models import (
+    Competitor,
+    Deal,
+    DealContact,
+    DealLine,
+    DealRole,
+    DealStage,
+    Pipeline,
+    Stage,
+    StageKind,
+)
 
 FIELDS = {
     "name",
@@ -209,6 +219,19 @@ def _placement(actor: Principal, data: Mapping[str, Any], errors: FieldErrors) -
 Related = tuple[dict[str, Any], list[tuple[int, str]] | None, list[int] | None]
 
 
+def _keep_lines_total(deal: Deal, values: Mapping[str, Any], errors: FieldErrors) -> None:
+    """A deal with line items has their total as its amount, in their currency: neither is typed."""
+    if not DealLine.objects.filter(deal=deal).exists():
+        return
+    if values.get("amount") is not None and values["amount"] != deal.amount:
+        errors.add("amount", "This deal's amount is the total of its products: change the products instead.")
+    if values.get("currency") is not None and values["currency"] != deal.currency:
+        errors.add(
+            "currency",
+            f"This deal's products are priced in {deal.currency}: remove them before changing the currency.",
+        )
+
+
 def _clean(actor: Principal, data: Mapping[str, Any], instance: Deal | None) -> Related:
     """The column values, the contacts with roles and the competitor ids (None: unchanged)."""
     errors = FieldErrors()
@@ -256,6 +279,8 @@ def _clean(actor: Principal, data: Mapping[str, Any], instance: Deal | None) -> 
             record_pk=None if instance is None else instance.pk,
             errors=errors.fields,
         )
+    if instance is not None and ("amount" in values or "currency" in values):
+        _keep_lines_total(instance, values, errors)
     stage = values.get("stage") or (instance.stage if instance is not None else None)
     reason = values.get("lost_reason", instance.lost_reason if instance else "")
     if stage is not None and stage.kind == StageKind.LOST and not reason:

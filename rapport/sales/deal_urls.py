@@ -3,7 +3,7 @@ rapport.sales.deal_views)."""
 
 from django.urls import path
 
-from rapport.sales import board_views, deal_views
+from rapport.sales import board_views, deal_line_views, deal_views
 
 app_name = "sales"
 
@@ -17,4 +17,6 @@ urlpatterns = [
     path("deals/<int:deal_id>/edit/", deal_views.edit_page, name="edit"),
     path("deals/<int:deal_id>/move/", board_views.move_view, name="move"),
     path("deals/<int:deal_id>/delete/", deal_views.delete_page, name="delete"),
+    path("deals/<int:deal_id>/products/", deal_line_views.lines_page, name="lines"),
+    path("deals/<int:deal_id>/order/", deal_line_views.order_view, name="order"),
 ]

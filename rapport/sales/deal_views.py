@@ -30,7 +30,7 @@ from rapport.core.principal import Principal
 from rapport.sales import board_selectors, deal_lines, deal_selectors, deal_services, quote_services
 from rapport.sales.board_views import FILTER_KEYS, filter_query, mark_cards, pipelines_of, team_choices
 from rapport.sales.deal_forms import DealEditForm, DealForm, DealListForm, MoveForm
-from rapport.sales.models import Competitor, Deal, StageKind
+from rapport.sales.models import Competitor, Deal, DealLine, StageKind
 from rapport.web.custom_fields import initial as custom_initial
 from rapport.web.custom_fields import shown_values
 
@@ -101,7 +101,8 @@ def _timeline(actor: Principal, deal: Deal) -> list[dict[str, Any]]:
         elif event.verb == "deal.updated":
             detail = "Changed: " + ", ".join(sorted(changes))
         elif "total" in changes and event.subject_type != "deal":
-            detail = f"Total: {changes['total'][1]}"
+            currency = (changes.get("currency") or [None, ""])[-1] or ""
+            detail = f"Total: {currency} {changes['total'][1]}".replace("  ", " ")
         elif event.verb == "deal.lines_changed" and "amount" in changes:
             detail = f"Amount: {changes['amount'][0]} → {changes['amount'][1]}"
         else:
@@ -267,9 +268,10 @@ def edit_page(request: HttpRequest, deal_id: int) -> HttpResponse:
     if not can_write(actor, deal, Entity.DEAL):
         return forbidden(request, "change this deal")
     kwargs = _form_kwargs(actor)
+    # With line items the amount and currency are shown, not posted: their initial values stand.
+    kwargs.update(initial=_values(deal, kwargs), has_lines=DealLine.objects.filter(deal=deal).exists())
     if request.method != "POST":
-        rows = len(deal.contact_links.all())
-        return _form_page(request, DealEditForm(initial=_values(deal, kwargs), initial_rows=rows, **kwargs), deal)
+        return _form_page(request, DealEditForm(initial_rows=len(deal.contact_links.all()), **kwargs), deal)
     form = DealEditForm(request.POST, **kwargs)
     if "more_rows" in request.POST:
         return _form_page(request, form, deal)

@@ -1,5 +1,6 @@
 """Demo sales data for `rapport demo`: two pipelines, a product catalogue, competitors, monthly
-exchange rates, and ~2,000 deals over two years with realistic stage histories.
+exchange rates, ~2,000 deals over two years with realistic stage histories, and ~50,000 orders
+(rapport.sales.order_demo).
 
 Deterministic (a fixed seed). Deals walk their pipeline stage by stage from the day they were
 created; older deals are mostly closed (won or lost with a reason), recent ones are still open
@@ -9,13 +10,15 @@ somewhere in the pipeline. Written with bulk inserts (deals, their history rows,
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from rapport.accounts.models import Membership
@@ -31,9 +34,13 @@ from rapport.sales.models import (
     ExchangeRate,
     Pipeline,
     Product,
+    Quota,
     Stage,
     StageKind,
 )
+from rapport.sales.order_demo import EVENT_COLUMNS, add_demo_orders
+from rapport.sales.order_services import insert_rows
+from rapport.sales.quote_demo import add_demo_quotes
 
 SEED = 20261204
 DEALS = 2_000
@@ -144,6 +151,9 @@ def add_demo_sales(actor: Principal) -> None:
         )
         histories.append(history)
     _write(actor, deals, histories, competitors, rng)
+    _quotas(actor, owners, now)  # the sellers' targets, for the forecast
+    add_demo_orders(actor)  # the purchase history (rapport.sales.order_demo)
+    add_demo_quotes(actor, now)  # products on some deals, and their quotes (rapport.sales.quote_demo)
 
 
 def _pipelines(org_id: int) -> dict[str, list[Stage]]:
@@ -227,7 +237,7 @@ def _write(
 ) -> None:
     rows: list[DealStage] = []
     links: list[DealContact] = []
-    events: list[Event] = []
+    events: list[tuple[Any, ...]] = []
     through: list[Any] = []
     for start in range(0, len(deals), BATCH):
         batch = Deal.objects.bulk_create(deals[start : start + BATCH])
@@ -248,18 +258,47 @@ def _write(
                 )
             if rng.random() < 0.3:
                 through.append(Deal.competitors.through(deal_id=deal.pk, competitor_id=rng.choice(competitors).pk))
-            events.append(
-                Event(
-                    org_id=deal.org_id,
-                    actor_id=actor.user_id,
-                    verb="deal.created",
-                    subject_type="deal",
-                    subject_id=deal.pk,
-                    changes={"name": [None, deal.name], "stage": [None, history[0][0].name]},
-                    created_at=deal.created_at,
-                )
-            )
+            changes = {"name": [None, deal.name], "stage": [None, history[0][0].name]}
+            # Stamped when the deal was created (bulk_create would stamp every event now).
+            stamp = connection.ops.adapt_datetimefield_value(deal.created_at)
+            events.append((deal.org_id, actor.user_id, "deal.created", "deal", deal.pk, json.dumps(changes), "", stamp))
     DealStage.objects.bulk_create(rows, batch_size=BATCH)
     DealContact.objects.bulk_create(links, batch_size=BATCH)
     Deal.competitors.through.objects.bulk_create(through, batch_size=BATCH)
-    Event.objects.bulk_create(events, batch_size=BATCH)
+    insert_rows(Event, EVENT_COLUMNS, events)
+
+
+def _quotas(actor: Principal, owners: list[int], now: datetime) -> None:
+    """Monthly quotas for the sellers from a year ago to three months ahead: each seller's won
+    amount per month over the last year plus 10 %, to the thousand (at least 5,000), so attainment
+    hovers around 90 %. Won amounts are added up whatever their currency: a target, not a report."""
+    won = dict(
+        Deal.objects.filter(
+            org_id=actor.org_id,
+            owner_id__in=owners,
+            stage__kind=StageKind.WON,
+            closed_at__gte=now - timedelta(days=365),
+        )
+        .values("owner_id")
+        .annotate(total=Sum("amount"))
+        .values_list("owner_id", "total")
+    )
+    first = now.year * 12 + now.month - 1 - 12
+    months = [date(m // 12, m % 12 + 1, 1) for m in range(first, first + 16)]
+    quotas = []
+    for user_id in owners:
+        monthly = max(
+            Decimal(5000), (won.get(user_id, Decimal(0)) * Decimal("1.1") / 12 / 1000).quantize(Decimal(1)) * 1000
+        )
+        quotas += [
+            Quota(
+                org_id=actor.org_id,
+                created_by_id=actor.user_id,
+                user_id=user_id,
+                period="month",
+                period_start=m,
+                amount=monthly,
+            )
+            for m in months
+        ]
+    Quota.objects.bulk_create(quotas, ignore_conflicts=True)

@@ -19,7 +19,7 @@ batch in a fixed number of queries, then each order is cleaned in memory.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
@@ -27,7 +27,7 @@ from functools import lru_cache
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Prefetch, Q, QuerySet
+from django.db.models import F, Model, Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -364,13 +364,12 @@ LINE_FIELDS += ("discount_percent", "line_total", "position")
 
 def insert_lines(org_id: int, orders: Iterable[tuple[int, list[CleanLine]]]) -> None:
     """Insert the lines of orders, given as (order id, cleaned lines), with ONE statement
-    (PostgreSQL: COPY; SQLite: one parameterised INSERT run by the driver's executemany).
+    (`insert_rows`: COPY on PostgreSQL, one executemany on SQLite).
 
     This is the bulk upsert's hot path (5,000 lines a batch): `bulk_create` spends longer building
     model instances and preparing each of their values than the database spends storing them,
     and on SQLite splits the rows into an INSERT per 90 lines. The values here are already what
-    the columns hold (ints, text, Decimals), and the SQL is built from the model's own table and
-    column names, never from input.
+    the columns hold (ints, text, Decimals).
     """
     rows = [
         (org_id, order_id, line.product_id, line.sku, line.name, line.quantity, line.unit_price,
@@ -378,12 +377,20 @@ def insert_lines(org_id: int, orders: Iterable[tuple[int, list[CleanLine]]]) -> 
         for order_id, lines in orders
         for position, line in enumerate(lines)
     ]  # fmt: skip
+    insert_rows(OrderLine, LINE_FIELDS, rows)
+
+
+def insert_rows(model: type[Model], names: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+    """Insert rows of `model` — tuples of the `names` fields' column values, already as the database
+    takes them (datetimes through connection.ops.adapt_datetimefield_value on SQLite) — with ONE
+    statement: PostgreSQL's COPY, or one parameterised INSERT run by SQLite's executemany. The SQL
+    is built from the model's own table and column names, never from input."""
     if not rows:
         return
-    meta = OrderLine._meta
+    meta = model._meta
     quote = connection.ops.quote_name
     fields = {field.name: field for field in meta.concrete_fields}
-    columns = ", ".join(quote(fields[name].column) for name in LINE_FIELDS)
+    columns = ", ".join(quote(fields[name].column) for name in names)
     table = quote(meta.db_table)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
@@ -393,7 +400,7 @@ def insert_lines(org_id: int, orders: Iterable[tuple[int, list[CleanLine]]]) -> 
                 for row in rows:
                     copy.write_row(row)
         else:
-            placeholders = ", ".join(["%s"] * len(LINE_FIELDS))
+            placeholders = ", ".join(["%s"] * len(names))
             sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders})"  # noqa: S608 (model names)
             cursor.executemany(sql, rows)
 
@@ -578,4 +585,50 @@ def order_delete(*, actor: Principal, order: Order) -> Order:
         order.deleted_at = timezone.now()
         Order.objects.filter(pk=order.pk).update(deleted_at=order.deleted_at, version=F("version") + 1)
         record_event(actor, "order.trashed", order, {"deleted_at": [None, order.deleted_at.isoformat()]})
+    return order
+
+
+@transaction.atomic
+def order_from_lines(
+    *,
+    actor: Principal,
+    lines: Iterable[CleanLine],
+    currency: str,
+    contact_id: int | None,
+    company_id: int | None,
+    deal_id: int | None = None,
+    quote_id: int | None = None,
+) -> Order:
+    """Create a confirmed order from lines that are already clean (a won deal's, an accepted
+    quote's), numbered next in the workspace and owned by the actor; the total is the sum of the
+    lines. Needs order write; the caller checks what the lines come from. Records `order.created`."""
+    require_entity(actor, Entity.ORDER, Mode.WRITE)
+    clean = list(lines)
+    if not clean:
+        raise ValidationFailed("no_lines", "An order needs at least one line.", field="lines")
+    if contact_id is None and company_id is None:
+        raise ValidationFailed(
+            "no_customer", "An order needs a customer: a contact, a company or both.", field="contact_id"
+        )
+    team_id = next(iter(actor.team_ids)) if len(actor.team_ids) == 1 else None
+    order = Order.objects.create(
+        org_id=actor.org_id,
+        created_by=actor.user,
+        owner_id=actor.user_id,
+        team_id=team_id,
+        number=next_number(actor.org_id),
+        contact_id=contact_id,
+        company_id=company_id,
+        deal_id=deal_id,
+        quote_id=quote_id,
+        ordered_at=timezone.now(),
+        status=OrderStatus.CONFIRMED,
+        currency=currency,
+        total=sum((line.line_total for line in clean), Decimal(0)),
+    )
+    insert_lines(actor.org_id, [(order.pk, clean)])
+    order = order_get(actor=actor, order_id=order.pk)
+    changes = created_changes(snapshot(order, order.lines.all()))
+    changes.update({key: [None, value] for key, value in (("deal_id", deal_id), ("quote_id", quote_id)) if value})
+    record_event(actor, "order.created", order, changes)
     return order

@@ -164,6 +164,11 @@ OTHER_APPS = (
     "/api/v1/stages",
     # rapport/sales/tests/test_orders_api.py (test_every_order_endpoint_answers_404_for_another_workspace)
     "/api/v1/orders",
+    # rapport/sales/tests/test_quotes_api.py (test_every_quote_endpoint_answers_404_for_another_workspace,
+    # with POST /deals/{id}/order) and test_deal_lines.py (GET/PUT /deals/{id}/lines)
+    "/api/v1/quotes",
+    # rapport/sales/tests/test_quotas.py (test_every_quota_endpoint_answers_404_for_another_workspace)
+    "/api/v1/quotas",
 )
 
 

@@ -40,7 +40,9 @@ def _get_json(url: str) -> dict[str, Any]:
         return body
 
 
-def _wait_for(predicate: Callable[[], Any], timeout: float = 40.0) -> Any:
+def _wait_for(predicate: Callable[[], Any], timeout: float = 120.0) -> Any:
+    # Generous: `serve` first migrates a new database, which on a busy 2-core CI machine has taken
+    # close to a minute. A readiness wait, not a speed check.
     deadline = time.monotonic() + timeout
     last_error: Exception | None = None
     while time.monotonic() < deadline:

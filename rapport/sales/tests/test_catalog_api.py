@@ -286,6 +286,7 @@ ID_ENDPOINTS: list[tuple[str, str, dict[str, Any] | None]] = [
     ("get", "/api/v1/competitors/{competitor}", None),
     ("patch", "/api/v1/competitors/{competitor}", {"name": "Taken over"}),
     ("delete", "/api/v1/competitors/{competitor}", None),
+    ("get", "/api/v1/competitors/{competitor}/stats", None),
     ("get", "/api/v1/exchange-rates/{rate}", None),
     ("delete", "/api/v1/exchange-rates/{rate}", None),
 ]

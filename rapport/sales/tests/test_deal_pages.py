@@ -322,3 +322,32 @@ def test_deal_custom_fields_in_the_form_the_page_and_the_api(web, api, admin, sa
         {"name": "Other", "pipeline_id": sales_pipeline.pipeline.pk, "custom": {"contract_term": "1 year"}},
     )
     assert resp.status_code == 201 and resp.json()["custom"] == {"contract_term": "1 year"}
+
+
+def test_a_deal_with_products_keeps_their_total_as_its_amount(web, api, admin, sales_pipeline):
+    from rapport.sales.deal_lines import deal_lines_set
+
+    deal = _deal(admin, sales_pipeline, amount="5", currency="EUR")
+    deal = deal_lines_set(
+        actor=admin, deal=deal, lines=[{"name": "Seats", "quantity": "3", "unit_price": "40"}], expected_version=1
+    )
+    assert deal.amount == Decimal("120.00")
+    client = web(admin)
+    html = client.get(f"/deals/{deal.pk}/edit/").content.decode()
+    assert "The total of the deal&#x27;s products" in html and 'name="amount" value="120.00"' in html
+    assert html.count("disabled") >= 2
+    # The form's amount and currency are not taken from the post: the products' total stands.
+    data = {**FORM, "name": "Renamed", "amount": "1", "currency": "USD", "owner": admin.user_id}
+    resp = client.post(f"/deals/{deal.pk}/edit/", {**data, "version": deal.version})
+    deal.refresh_from_db()
+    assert resp.status_code == 302 and deal.name == "Renamed"
+    assert (deal.amount, deal.currency) == (Decimal("120.00"), "EUR")
+    rest = api(admin)
+    before = _state()
+    headers = {"If-Match": f'"v{deal.version}"'}
+    for body, field in (({"amount": "99"}, "amount"), ({"currency": "USD"}, "currency")):
+        resp = rest.patch(f"/api/v1/deals/{deal.pk}", body, **headers)
+        assert resp.status_code == 422 and field in resp.json()["error"]["fields"], body
+    assert _state() == before
+    resp = rest.patch(f"/api/v1/deals/{deal.pk}", {"amount": "120", "source": "Web"}, **headers)
+    assert resp.status_code == 200 and resp.json()["source"] == "Web"

@@ -46,7 +46,8 @@ def test_an_admin_adds_a_product_and_an_exchange_rate(
 ) -> None:
     _catalogue(_principal(user))
     logged_in(page)
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Products").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Sales").click()
+    page.get_by_role("navigation", name="Sales").get_by_role("link", name="Products").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Products")
     page.get_by_role("link", name="New product").click()
     page.get_by_label("SKU").fill("MUG-1")

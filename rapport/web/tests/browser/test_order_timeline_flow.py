@@ -53,7 +53,7 @@ def _check(page: Page, contact_id: int, name: str) -> None:
     expect(main.get_by_text("and 1 more")).to_be_visible()
     expect(page.get_by_text("Last purchase")).to_be_visible()
     expect(page.get_by_text("2026-03-05", exact=True)).to_be_visible()
-    expect(page.get_by_text("USD 208.92")).to_be_visible()
+    expect(page.locator("#facts").get_by_text("USD 208.92")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     page.evaluate("window.scrollTo(0, 0)")
     save_screenshot(page, name)
