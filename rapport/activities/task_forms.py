@@ -2,30 +2,24 @@
 
 The linked contact is picked in a text input with type-ahead (a <datalist> filled from the contact
 suggestions, "Ada Lovelace (#12)"), the company as on the contact form (its name, with the company
-suggestions). `contact_by_text` / `company_by_name` turn what was typed into an id, or a message
-for the field; the service then validates the whole task.
+suggestions). `contact_by_text` / `company_by_name` (rapport.contacts.views.common) turn what was typed into an
+id, or a message for the field; the service then validates the whole task.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from django import forms
-from django.db.models import Q
 from django.utils import timezone
 
 from rapport.accounts.forms import ServiceErrorsMixin
-from rapport.accounts.roles import Entity
 from rapport.activities.models import Task, TaskPriority, TaskStatus
 from rapport.activities.task_selectors import DUE_CHOICES, SORT_CHOICES, STATUS_CHOICES, TaskQuery
 from rapport.activities.task_services import DESCRIPTION_MAX, TITLE_MAX
-from rapport.contacts.forms import CompanyNameInput, SuggestInput
-from rapport.contacts.models import Contact
-from rapport.core.access import scope
-from rapport.core.principal import Principal
+from rapport.contacts.forms import CompanyNameInput, ContactPickerInput
+from rapport.contacts.views.common import contact_label
 
-WITH_ID = re.compile(r"^(?P<name>.*?)\s*\(#(?P<id>\d{1,18})\)$")
 DATETIME = {"type": "datetime-local"}
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
 
@@ -59,49 +53,6 @@ class TaskFilterForm(forms.Form):
             contact_id=data.get("contact"),
             company_id=data.get("company"),
         )
-
-
-class ContactPickerInput(SuggestInput):
-    """A contact picked by typing, from the contact suggestions. Without script it is a plain text
-    input that takes a contact's exact name or email."""
-
-    suggest_url = "tasks:contact_suggest"
-
-
-def contact_label(contact: Contact) -> str:
-    """How a picked contact reads in the input: its name and number, as the suggestions offer it."""
-    return f"{contact} (#{contact.pk})"
-
-
-def contact_by_text(actor: Principal, text: str) -> tuple[int | None, str]:
-    """(id, "") of the visible, live contact that `text` names; (None, "") for no text.
-
-    `text` is "<name> (#<id>)" as the suggestions give it, or a contact's exact name or email
-    (any case) when only one visible contact has it. Otherwise (0, a message for the field): 0 is
-    no contact's id, so the service still validates the rest of the task.
-    """
-    text = text.strip()
-    if not text:
-        return None, ""
-    visible = scope(actor, Contact.objects.alive(), Entity.CONTACT)
-    numbered = WITH_ID.match(text)
-    if numbered:
-        if visible.filter(pk=int(numbered["id"])).exists():
-            return int(numbered["id"]), ""
-        return 0, f"No contact has the number {numbered['id']}."
-    found = list(
-        visible.filter(Q(full_name__iexact=text) | Q(email__iexact=text))
-        .order_by("id")
-        .values_list("pk", flat=True)[:2]
-    )
-    if len(found) == 1:
-        return found[0], ""
-    if found:
-        return (
-            0,
-            f"Several contacts are called “{text}”: pick one from the suggestions, such as “{text} (#{found[0]})”.",
-        )
-    return 0, f"No contact is called “{text}”: pick one from the suggestions."
 
 
 def _when(label: str, help_text: str = "") -> forms.DateTimeField:

@@ -27,10 +27,19 @@ from rapport.accounts.decorators import principal_required
 from rapport.accounts.roles import Entity, Mode
 from rapport.activities import notifications, task_services
 from rapport.activities.models import Task, TaskStatus
-from rapport.activities.task_forms import TaskFilterForm, TaskForm, contact_by_text, contact_label
+from rapport.activities.task_forms import TaskFilterForm, TaskForm
 from rapport.activities.task_selectors import day_bounds, task_page, task_row
 from rapport.contacts import selectors as contact_selectors
-from rapport.contacts.views.common import actor_of, add_errors, company_by_name, forbidden, member_choices, not_found
+from rapport.contacts.views.common import (
+    actor_of,
+    add_errors,
+    company_by_name,
+    contact_by_text,
+    contact_label,
+    forbidden,
+    member_choices,
+    not_found,
+)
 from rapport.core import fulltext
 from rapport.core.access import can_write
 from rapport.core.errors import ApplicationError, NotFound, PermissionDenied, StaleVersion, ValidationFailed

@@ -126,6 +126,14 @@ class CompanyNameInput(SuggestInput):
     suggest_url = "contacts:company_suggest"
 
 
+class ContactPickerInput(SuggestInput):
+    """A contact picked by typing, from the contact suggestions ("Ada Lovelace (#12)"). Without
+    script it is a plain text input that takes a contact's exact name or email; the views turn the
+    text into an id with rapport.contacts.views.common.contact_by_text."""
+
+    suggest_url = "tasks:contact_suggest"
+
+
 def _text(label: str | None = None, max_length: int = 200, **kwargs: Any) -> forms.CharField:
     return forms.CharField(label=label, max_length=max_length, required=False, **kwargs)
 

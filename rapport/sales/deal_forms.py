@@ -8,8 +8,7 @@ from typing import Any
 
 from django import forms
 
-from rapport.activities.task_forms import ContactPickerInput
-from rapport.contacts.forms import CompanyNameInput, RecordForm
+from rapport.contacts.forms import CompanyNameInput, ContactPickerInput, RecordForm
 from rapport.sales.board_selectors import SORT_LABELS
 from rapport.sales.catalog_forms import currency_choices
 from rapport.sales.deal_selectors import DealFilter

@@ -20,9 +20,17 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from rapport.accounts.decorators import principal_required
 from rapport.accounts.roles import Entity, Mode
-from rapport.activities.task_forms import contact_by_text, contact_label
 from rapport.contacts.models import Company, Contact
-from rapport.contacts.views.common import actor_of, add_errors, company_by_name, forbidden, member_choices, not_found
+from rapport.contacts.views.common import (
+    actor_of,
+    add_errors,
+    company_by_name,
+    contact_by_text,
+    contact_label,
+    forbidden,
+    member_choices,
+    not_found,
+)
 from rapport.core.access import can_write, scope
 from rapport.core.customfields.definitions import fields_of
 from rapport.core.errors import ApplicationError, NotFound, PermissionDenied, StaleVersion

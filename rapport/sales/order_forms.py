@@ -12,8 +12,7 @@ from typing import Any, cast
 from django import forms
 
 from rapport.accounts.forms import ServiceErrorsMixin
-from rapport.activities.task_forms import ContactPickerInput
-from rapport.contacts.forms import CompanyNameInput
+from rapport.contacts.forms import CompanyNameInput, ContactPickerInput
 from rapport.core.errors import ApplicationError
 from rapport.sales.catalog_forms import currency_choices
 from rapport.sales.models import OrderStatus, Product

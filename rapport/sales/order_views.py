@@ -23,9 +23,15 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from rapport.accounts.decorators import principal_required
 from rapport.accounts.roles import Entity, Mode
-from rapport.activities.task_forms import contact_by_text, contact_label
 from rapport.contacts.models import Company, Contact
-from rapport.contacts.views.common import actor_of, company_by_name, forbidden, not_found
+from rapport.contacts.views.common import (
+    actor_of,
+    company_by_name,
+    contact_by_text,
+    contact_label,
+    forbidden,
+    not_found,
+)
 from rapport.core.access import can_write, scope
 from rapport.core.errors import ApplicationError, NotFound, PermissionDenied, StaleVersion
 from rapport.core.principal import Principal

@@ -6,14 +6,14 @@ import re
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Case, Value, When
+from django.db.models import Case, Q, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.dateparse import parse_datetime
 
 from rapport.accounts import selectors as account_selectors
 from rapport.accounts.roles import Entity
-from rapport.contacts.models import Company
+from rapport.contacts.models import Company, Contact
 from rapport.core.access import scope
 from rapport.core.errors import ApplicationError, ValidationFailed
 from rapport.core.principal import Principal
@@ -45,7 +45,7 @@ def member_choices(actor: Principal) -> list[tuple[int, str]]:
     ]
 
 
-# "Acme (#12)": a name with the company's number, as suggestions show a name that several companies share.
+# "Acme (#12)", "Ada Lovelace (#7)": a name with the record's number, as the suggestions show it.
 NAME_WITH_ID = re.compile(r"^(?P<name>.*?)\s*\(#(?P<id>\d{1,18})\)$")
 
 
@@ -77,6 +77,42 @@ def company_by_name(actor: Principal, name: str, *, current: int | None = None) 
         if pk is not None:
             return pk, ""
     return 0, f"No company is named “{name}”."
+
+
+def contact_label(contact: Contact) -> str:
+    """How a picked contact reads in its input: its name and number, as the suggestions offer it."""
+    return f"{contact} (#{contact.pk})"
+
+
+def contact_by_text(actor: Principal, text: str) -> tuple[int | None, str]:
+    """(id, "") of the visible, live contact that `text` names; (None, "") for no text.
+
+    `text` is "<name> (#<id>)" as the suggestions give it, or a contact's exact name or email
+    (any case) when only one visible contact has it. Otherwise (0, a message for the field): 0 is
+    no contact's id, so the service still validates the rest of the record.
+    """
+    text = text.strip()
+    if not text:
+        return None, ""
+    visible = scope(actor, Contact.objects.alive(), Entity.CONTACT)
+    numbered = NAME_WITH_ID.match(text)
+    if numbered:
+        if visible.filter(pk=int(numbered["id"])).exists():
+            return int(numbered["id"]), ""
+        return 0, f"No contact has the number {numbered['id']}."
+    found = list(
+        visible.filter(Q(full_name__iexact=text) | Q(email__iexact=text))
+        .order_by("id")
+        .values_list("pk", flat=True)[:2]
+    )
+    if len(found) == 1:
+        return found[0], ""
+    if found:
+        return (
+            0,
+            f"Several contacts are called “{text}”: pick one from the suggestions, such as “{text} (#{found[0]})”.",
+        )
+    return 0, f"No contact is called “{text}”: pick one from the suggestions."
 
 
 def add_errors(form: Any, exc: ApplicationError, lookups: dict[str, tuple[str, str]]) -> None:
