@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable, Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from django.db import IntegrityError, transaction
@@ -33,6 +33,7 @@ from rapport.core.errors import Conflict, NotFound, PermissionDenied, StaleVersi
 from rapport.core.events import diff, record_event
 from rapport.core.principal import Principal
 from rapport.sales.models import Competitor, Product
+from rapport.sales.order_services import to_decimal
 
 RecordT = TypeVar("RecordT", Product, Competitor)
 
@@ -99,14 +100,8 @@ def clean_price(value: Any, errors: FieldErrors, field: str = "unit_price") -> D
     if value is None or value == "" or isinstance(value, bool):
         errors.add(field, "Enter a price (0 or more).")
         return None
-    if isinstance(value, float):
-        value = repr(value)
-    try:
-        price = value if isinstance(value, Decimal) else Decimal(str(value).strip())
-    except InvalidOperation:
-        errors.add(field, "Enter a number, such as 49.90.")
-        return None
-    if not price.is_finite():
+    price = to_decimal(value)
+    if price is None:
         errors.add(field, "Enter a number, such as 49.90.")
     elif price < 0:
         errors.add(field, "A price cannot be negative.")

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 from django.db import transaction
@@ -46,6 +46,7 @@ from rapport.sales.order_services import (
     SKU_MAX,
     line_total,
     plain_number,
+    to_decimal,
 )
 
 MAX_LINES = 200
@@ -67,19 +68,6 @@ class LineInput:
     sku: str = ""
     description: str = ""
     tax_percent: Decimal = Decimal(0)
-
-
-def to_decimal(value: Any) -> Decimal | None:
-    """A finite Decimal from a number or numeric text, or None (bools and blanks are not numbers)."""
-    if isinstance(value, bool) or value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    if isinstance(value, float):
-        value = repr(value)
-    try:
-        number = value if isinstance(value, Decimal) else Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        return None
-    return number if number.is_finite() else None
 
 
 def _places_ok(value: Decimal, places: Decimal) -> bool:

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from rapport.accounts.models import Membership
 from rapport.contacts.models import Contact
+from rapport.core.bulk import insert_rows
 from rapport.core.models import Event
 from rapport.core.principal import Principal
 from rapport.sales.models import (
@@ -39,7 +40,6 @@ from rapport.sales.models import (
     StageKind,
 )
 from rapport.sales.order_demo import EVENT_COLUMNS, add_demo_orders
-from rapport.sales.order_services import insert_rows
 from rapport.sales.quote_demo import add_demo_quotes
 
 SEED = 20261204

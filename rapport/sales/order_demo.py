@@ -46,10 +46,11 @@ from django.utils import timezone
 
 from rapport.accounts.models import Membership, Organization
 from rapport.contacts.models import Contact
+from rapport.core.bulk import insert_rows
 from rapport.core.models import Event
 from rapport.core.principal import Principal
 from rapport.sales.models import Deal, Order, OrderStatus, Product, StageKind
-from rapport.sales.order_services import CleanLine, insert_lines, insert_rows, line_total, next_number
+from rapport.sales.order_services import CleanLine, insert_lines, line_total, next_number
 
 ORDERS = 50_000
 SEED = 20261207

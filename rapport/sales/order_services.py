@@ -19,15 +19,15 @@ batch in a fixed number of queries, then each order is cleaned in memory.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Model, Prefetch, Q, QuerySet
+from django.db import IntegrityError, transaction
+from django.db.models import F, Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -36,6 +36,7 @@ from rapport.contacts.cleaning import FieldErrors, clean_text
 from rapport.contacts.models import Company, Contact, ContactEmail
 from rapport.core import normalize
 from rapport.core.access import access, can_write, require_entity, scope
+from rapport.core.bulk import insert_rows
 from rapport.core.errors import Conflict, PermissionDenied, StaleVersion, ValidationFailed
 from rapport.core.events import diff, record_event
 from rapport.core.principal import Principal
@@ -99,14 +100,16 @@ def _id(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= ID_MAX else None
 
 
-def _number(value: Any) -> Decimal | None:
+def to_decimal(value: Any) -> Decimal | None:
+    """A finite Decimal from a number or numeric text (a float by its shortest text, not its binary
+    approximation), or None: blanks, bools and what is not a finite number are not numbers."""
     if isinstance(value, bool) or value is None or value == "":
         return None
     if isinstance(value, float):
         value = repr(value)
     try:
         number = value if isinstance(value, Decimal) else Decimal(str(value).strip())
-    except InvalidOperation:
+    except (InvalidOperation, ValueError):
         return None
     return number if number.is_finite() else None
 
@@ -238,21 +241,21 @@ def _clean_line(line: Any, path: str, refs: OrderRefs, errors: FieldErrors) -> C
     name = line.get("name")
     if not (isinstance(name, str) and name and len(name) <= NAME_MAX and "\x00" not in name and name == name.strip()):
         name = clean_text(name, f"{path}.name", NAME_MAX, errors, required=product is None)
-    quantity = _number(line.get("quantity"))
+    quantity = to_decimal(line.get("quantity"))
     if quantity is None or quantity <= 0 or quantity >= QUANTITY_LIMIT:
         errors.add(f"{path}.quantity", "Enter a quantity greater than 0.")
         quantity = None
     elif quantity != quantity.quantize(QUANTITY_PLACES, rounding=ROUND_DOWN):
         errors.add(f"{path}.quantity", "Use at most 3 decimal places.")
         quantity = None
-    price = _number(line.get("unit_price"))
+    price = to_decimal(line.get("unit_price"))
     if price is None or price < 0 or price >= AMOUNT_LIMIT:
         errors.add(f"{path}.unit_price", "Enter a unit price of 0 or more.")
         price = None
     elif price != price.quantize(CENT, rounding=ROUND_DOWN):
         errors.add(f"{path}.unit_price", "Use at most 2 decimal places.")
         price = None
-    discount = _number(line.get("discount_percent", 0))
+    discount = to_decimal(line.get("discount_percent", 0))
     if discount is None or not 0 <= discount <= 100 or discount != discount.quantize(CENT, rounding=ROUND_DOWN):
         errors.add(f"{path}.discount_percent", "Enter a discount between 0 and 100 (at most 2 decimals).")
         discount = None
@@ -378,31 +381,6 @@ def insert_lines(org_id: int, orders: Iterable[tuple[int, list[CleanLine]]]) -> 
         for position, line in enumerate(lines)
     ]  # fmt: skip
     insert_rows(OrderLine, LINE_FIELDS, rows)
-
-
-def insert_rows(model: type[Model], names: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
-    """Insert rows of `model` — tuples of the `names` fields' column values, already as the database
-    takes them (datetimes through connection.ops.adapt_datetimefield_value on SQLite) — with ONE
-    statement: PostgreSQL's COPY, or one parameterised INSERT run by SQLite's executemany. The SQL
-    is built from the model's own table and column names, never from input."""
-    if not rows:
-        return
-    meta = model._meta
-    quote = connection.ops.quote_name
-    fields = {field.name: field for field in meta.concrete_fields}
-    columns = ", ".join(quote(fields[name].column) for name in names)
-    table = quote(meta.db_table)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # COPY: PostgreSQL's bulk load, its rows formatted by psycopg's C code (an INSERT of
-            # unnested arrays spent longer escaping the text arrays in Python than storing them).
-            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-        else:
-            placeholders = ", ".join(["%s"] * len(names))
-            sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders})"  # noqa: S608 (model names)
-            cursor.executemany(sql, rows)
 
 
 def plain_number(value: Decimal) -> str:

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -35,6 +35,7 @@ from rapport.core.errors import Conflict, NotFound, PermissionDenied, StaleVersi
 from rapport.core.events import record_event
 from rapport.core.principal import Principal
 from rapport.sales.models import PeriodKind, Quota
+from rapport.sales.order_services import to_decimal
 
 FIELDS = {"user_id", "period", "period_start", "amount"}
 # Quota.amount is DECIMAL(18, 2): 16 digits before the point.
@@ -107,14 +108,8 @@ def clean_amount(value: Any, errors: FieldErrors, field: str = "amount") -> Deci
     if value is None or value == "" or isinstance(value, bool):
         errors.add(field, "Enter an amount (0 or more).")
         return None
-    if isinstance(value, float):
-        value = repr(value)
-    try:
-        amount = value if isinstance(value, Decimal) else Decimal(str(value).strip().replace(",", ""))
-    except InvalidOperation:
-        errors.add(field, "Enter a number, such as 25000.")
-        return None
-    if not amount.is_finite():
+    amount = to_decimal(value.replace(",", "") if isinstance(value, str) else value)
+    if amount is None:
         errors.add(field, "Enter a number, such as 25000.")
     elif amount < 0:
         errors.add(field, "A quota cannot be negative.")
