@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "rapport.activities",
     "rapport.integrations",
     "rapport.sales",
+    "rapport.service",
     "rapport.web",
 ]
 

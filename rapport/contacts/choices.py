@@ -123,6 +123,14 @@ class CompanySize(models.TextChoices):
     S10001_PLUS = "10001-plus", _("10,001+ employees")
 
 
+class SupportTier(models.TextChoices):
+    """A customer's support level: SLA policies can give a tier faster targets."""
+
+    STANDARD = "standard", _("Standard")
+    PREMIUM = "premium", _("Premium")
+    ENTERPRISE = "enterprise", _("Enterprise")
+
+
 LIFECYCLE_STAGES = LifecycleStage
 LEAD_STATUSES = LeadStatus
 LEAD_SOURCES = LeadSource
@@ -132,3 +140,4 @@ PHONE_KINDS = PhoneKind
 SOCIAL_NETWORKS = SocialNetwork
 INDUSTRIES = Industry
 COMPANY_SIZES = CompanySize
+SUPPORT_TIERS = SupportTier

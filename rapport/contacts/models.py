@@ -103,6 +103,7 @@ class Company(OwnedModel, Address):
     email_domains = models.JSONField(default=list, blank=True)
     industry = models.CharField(max_length=40, blank=True, default="", choices=choices.INDUSTRIES)
     size = models.CharField(max_length=20, blank=True, default="", choices=choices.COMPANY_SIZES)
+    support_tier = models.CharField(max_length=20, blank=True, default="", choices=choices.SUPPORT_TIERS)
     annual_revenue = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
     revenue_currency = models.CharField(max_length=3, blank=True, default="")
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="subsidiaries")
