@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 export RAPPORT_DATA_DIR ?= $(CURDIR)/var
 PG_URL ?= postgres://postgres@127.0.0.1:5432/rapport
 
-.PHONY: run install dev-install system-deps lint test test-sqlite test-postgres test-browser bench bench-mail bench-timeline bench-orders bench-board bench-forecast clean
+.PHONY: run install dev-install system-deps lint test test-sqlite test-postgres test-browser bench bench-mail bench-service-mail bench-timeline bench-orders bench-board bench-forecast bench-sla clean
 
 ## Install Rapport, create the demo workspace and serve it (web + worker) at http://127.0.0.1:8000
 run: install
@@ -71,6 +71,13 @@ bench-mail: install
 	$(BIN)/python bench/mailbox_bench.py --messages $(BENCH_MESSAGES) --incremental $(BENCH_NEW_MESSAGES) \
 	  $(if $(BENCH_DATABASE_URL),--database-url $(BENCH_DATABASE_URL)) $(if $(BENCH_DATA_DIR),--data-dir $(BENCH_DATA_DIR))
 
+## Email-to-ticket: BENCH_SERVICE_MESSAGES messages in a support mailbox on a throwaway Dovecot become
+## tickets and threaded replies; prints JSON with messages/s (docs/service.md). Needs dovecot-imapd.
+BENCH_SERVICE_MESSAGES ?= 2000
+bench-service-mail: install
+	$(BIN)/python bench/service_mail_bench.py --messages $(BENCH_SERVICE_MESSAGES) --incremental $(BENCH_NEW_MESSAGES) \
+	  $(if $(BENCH_DATABASE_URL),--database-url $(BENCH_DATABASE_URL)) $(if $(BENCH_DATA_DIR),--data-dir $(BENCH_DATA_DIR))
+
 ## One contact with BENCH_CONTACT_ACTIVITIES activities among BENCH_ACTIVITIES: times its timeline's first
 ## page (selector and contact page); prints JSON (docs/performance.md). Same BENCH_DATABASE_URL,
 ## BENCH_DATA_DIR, BENCH_QUERIES and BENCH_ARGS (--reuse, --explain) as `make bench`.
@@ -104,6 +111,13 @@ bench-board: install
 BENCH_FORECAST_DEALS ?= 100000
 bench-forecast: install
 	$(BIN)/python bench/forecast_bench.py --deals $(BENCH_FORECAST_DEALS) --queries $(BENCH_QUERIES) \
+	  $(if $(BENCH_DATABASE_URL),--database-url $(BENCH_DATABASE_URL)) $(if $(BENCH_DATA_DIR),--data-dir $(BENCH_DATA_DIR))
+
+## The SLA breach scan over BENCH_SLA_TICKETS open tickets: every minute, after an hour's and a day's
+## outage; prints JSON (docs/performance.md). Same BENCH_DATABASE_URL and BENCH_DATA_DIR as `make bench`.
+BENCH_SLA_TICKETS ?= 100000
+bench-sla: install
+	$(BIN)/python bench/service_sla_bench.py --tickets $(BENCH_SLA_TICKETS) \
 	  $(if $(BENCH_DATABASE_URL),--database-url $(BENCH_DATABASE_URL)) $(if $(BENCH_DATA_DIR),--data-dir $(BENCH_DATA_DIR))
 
 clean:

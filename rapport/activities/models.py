@@ -210,6 +210,7 @@ class NotificationKind(models.TextChoices):
     MENTIONED = "mentioned", "Mentioned"
     REMINDER = "reminder", "Reminder"
     EMAIL_FAILED = "email_failed", "Email not sent"
+    SLA = "sla", "SLA due soon or missed"
 
 
 class Notification(models.Model):

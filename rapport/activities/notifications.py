@@ -48,6 +48,7 @@ _PREFERENCE: dict[str, str] = {
     NotificationKind.MENTIONED: "email_mentions",
     NotificationKind.REMINDER: "email_reminders",
     NotificationKind.EMAIL_FAILED: "email_reminders",
+    NotificationKind.SLA: "email_reminders",  # a ticket about to miss (or missing) its SLA asks for action
 }
 
 

@@ -39,6 +39,14 @@ from rapport.sales.lead_api import router as leads_router
 from rapport.sales.order_api import router as orders_router
 from rapport.sales.pipeline_api import router as pipelines_router
 from rapport.sales.quote_api import router as quotes_router
+from rapport.service.calendar_api import router as service_calendar_router
+from rapport.service.canned_api import router as canned_replies_router
+from rapport.service.dashboard_api import router as service_dashboard_router
+from rapport.service.queue_api import router as queues_router
+from rapport.service.routing_rule_api import router as routing_rules_router
+from rapport.service.sla_policy_api import router as sla_policies_router
+from rapport.service.support_mailbox_api import router as support_mailboxes_router
+from rapport.service.ticket_api import router as tickets_router
 
 log = logging.getLogger(__name__)
 
@@ -185,3 +193,11 @@ api.add_router("/v1/", catalog_router)
 api.add_router("/v1/", sales_dashboard_router)
 api.add_router("/v1/", pipelines_router)
 api.add_router("/v1/", forecast_router)
+api.add_router("/v1/", service_dashboard_router)
+api.add_router("/v1/", canned_replies_router)
+api.add_router("/v1/", tickets_router)
+api.add_router("/v1/", queues_router)
+api.add_router("/v1/", support_mailboxes_router)
+api.add_router("/v1/", routing_rules_router)
+api.add_router("/v1/", sla_policies_router)
+api.add_router("/v1/", service_calendar_router)

@@ -25,5 +25,11 @@ urlpatterns = [
     path("", include("rapport.sales.dashboard_urls")),
     path("", include("rapport.sales.competitor_urls")),
     path("", include("rapport.sales.order_urls")),
+    path("", include("rapport.service.ticket_urls")),
+    path("", include("rapport.service.support_mailbox_urls")),
+    path("", include("rapport.service.public_urls")),
+    path("", include("rapport.service.canned_urls")),
+    path("", include("rapport.service.dashboard_urls")),
+    path("", include("rapport.service.settings_urls")),
     path("", include("rapport.web.urls")),
 ]

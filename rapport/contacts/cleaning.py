@@ -193,6 +193,7 @@ COMPANY_FIELDS: dict[str, Callable[[Any, str], Any]] = {
     "domain": _optional(normalize.domain),
     "industry": _choice(choices.INDUSTRIES),
     "size": _choice(choices.COMPANY_SIZES),
+    "support_tier": _choice(choices.SUPPORT_TIERS),
     "annual_revenue": _revenue,
     "revenue_currency": _optional(normalize.currency),
     "description": _long_text(20000),

@@ -320,6 +320,12 @@ class CompanyDetailsForm(VersionMixin, RecordForm):
     phone = _text("Phone", max_length=40, widget=forms.TextInput(attrs={"type": "tel"}))
     industry = forms.ChoiceField(choices=_blank(choices.INDUSTRIES), required=False)
     size = forms.ChoiceField(choices=_blank(choices.COMPANY_SIZES), required=False, label="Size")
+    support_tier = forms.ChoiceField(
+        choices=_blank(choices.SUPPORT_TIERS),
+        required=False,
+        label="Support tier",
+        help_text="SLA policies can give a tier faster targets.",
+    )
     annual_revenue = _text("Annual revenue", max_length=30)
     revenue_currency = _text("Currency", max_length=3, help_text="ISO 4217, such as EUR.")
     parent = _text(
@@ -338,6 +344,7 @@ class CompanyDetailsForm(VersionMixin, RecordForm):
             "phone": company.phone,
             "industry": company.industry,
             "size": company.size,
+            "support_tier": company.support_tier,
             "annual_revenue": "" if company.annual_revenue is None else company.annual_revenue,
             "revenue_currency": company.revenue_currency,
             "parent": company.live_parent.name if company.live_parent else "",

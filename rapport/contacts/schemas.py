@@ -171,6 +171,7 @@ class CompanyPatch(AddressFields):
     email_domains: list[str] | None = Field(None, max_length=20)
     industry: str | None = Field(None, max_length=40)
     size: str | None = Field(None, max_length=20)
+    support_tier: str | None = Field(None, max_length=20, description="standard, premium or enterprise; empty for none")
     annual_revenue: Decimal | None = Field(None, ge=0, max_digits=18, decimal_places=2)
     revenue_currency: str | None = Field(None, max_length=3)
     parent_id: int | None = ID
@@ -198,6 +199,7 @@ class CompanyOut(Schema):
     email_domains: list[str]
     industry: str
     size: str
+    support_tier: str
     annual_revenue: Decimal | None
     revenue_currency: str
     parent: Ref | None

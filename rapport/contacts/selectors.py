@@ -333,7 +333,7 @@ CONTACT_ITEM_COLUMNS: tuple[str, ...] = (
 )
 COMPANY_ITEM_COLUMNS: tuple[str, ...] = (
     *("id", "name", "website", "domain", "email_domains", "industry", "size", "annual_revenue", "revenue_currency"),
-    *("phone", "description", *_ADDRESS_COLUMNS, *_RECORD_COLUMNS),
+    *("phone", "description", "support_tier", *_ADDRESS_COLUMNS, *_RECORD_COLUMNS),
 )
 
 

@@ -134,6 +134,7 @@ _CHOICE_FIELDS: dict[str, Any] = {
     "gender": choices.GENDERS,
     "industry": choices.INDUSTRIES,
     "size": choices.COMPANY_SIZES,
+    "support_tier": choices.SUPPORT_TIERS,
 }
 _LABELS = {
     "owner_id": "Owner",

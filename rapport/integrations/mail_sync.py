@@ -12,6 +12,9 @@ Contract:
   ("no_contact") unless the mailbox creates contacts from unknown senders.
 - Privacy: mail of a personal mailbox is private to its owner unless the mailbox shares it; mail
   of a shared workspace mailbox is not private.
+- Hand-over: a mailbox that another app claims (`rapport.integrations.mail_handlers`, e.g. a
+  support mailbox whose mail becomes tickets) hands each parsed message to that app's handler
+  instead of logging it; the same MailboxMessage bookkeeping keeps it incremental and idempotent.
 - Failures: a message that cannot be read, is too large or is refused is recorded as skipped with
   a reason and the sync goes on. A connection, login or server error stops this mailbox's sync
   only: it is recorded on the mailbox (`last_error`, never the password) and retried later with
@@ -44,6 +47,7 @@ from rapport.core.crypto import SecretUnreadable, decrypt
 from rapport.core.errors import ApplicationError
 from rapport.core.principal import Principal
 from rapport.integrations.imap import ImapFailure, ImapSession
+from rapport.integrations.mail_handlers import MessageHandler, message_handler_for
 from rapport.integrations.mail_parse import Malformed, ParsedMessage, parse_message
 from rapport.integrations.models import Mailbox, MailboxFolder, MailboxMessage
 
@@ -65,6 +69,7 @@ class SyncReport:
     logged: int = 0
     linked: int = 0
     skipped: int = 0
+    handled: int = 0  # taken by the mailbox's handler (see rapport.integrations.mail_handlers)
     folders: list[str] = field(default_factory=list)
 
 
@@ -149,6 +154,7 @@ class _Context:
     own: frozenset[str]  # addresses of the workspace's members and of the mailbox itself
     max_bytes: int
     report: SyncReport
+    handler: MessageHandler | None = None
 
 
 def principal_for(mailbox: Mailbox) -> Principal:
@@ -186,7 +192,12 @@ def _sync(mailbox: Mailbox) -> SyncReport:
             "The stored password can no longer be decrypted (the encryption key changed): enter it again."
         ) from None
     context = _Context(
-        mailbox=mailbox, actor=actor, own=own_addresses(mailbox), max_bytes=message_max_bytes(), report=SyncReport()
+        mailbox=mailbox,
+        actor=actor,
+        own=own_addresses(mailbox),
+        max_bytes=message_max_bytes(),
+        report=SyncReport(),
+        handler=message_handler_for(mailbox),
     )
     problems: list[str] = []
     with ImapSession.open(
@@ -276,6 +287,9 @@ def _import(context: _Context, folder: MailboxFolder, uidvalidity: int, uid: int
     except Malformed as exc:
         _skip(folder, uidvalidity, uid, str(exc), context)
         return
+    if context.handler is not None:
+        _hand_over(context, context.handler, folder, uidvalidity, uid, parsed, raw)
+        return
     try:
         with transaction.atomic():
             _log(context, folder, uidvalidity, uid, parsed)
@@ -294,6 +308,46 @@ def _import(context: _Context, folder: MailboxFolder, uidvalidity: int, uid: int
     except Exception as exc:
         log.exception("Message %s of mailbox %s could not be logged", uid, context.mailbox.pk)
         _skip(folder, uidvalidity, uid, f"error: {type(exc).__name__}", context)
+
+
+def _hand_over(
+    context: _Context,
+    handler: MessageHandler,
+    folder: MailboxFolder,
+    uidvalidity: int,
+    uid: int,
+    parsed: ParsedMessage,
+    raw: bytes,
+) -> None:
+    """Give one message to the mailbox's handler and record it in the same transaction. A conflict
+    (a concurrent run took the same message) is settled by a second look: the handler recognises
+    what it already took."""
+    for last_try in (False, True):
+        try:
+            with transaction.atomic():
+                if MailboxMessage.objects.filter(folder=folder, uidvalidity=uidvalidity, uid=uid).exists():
+                    return
+                reason = handler(context.mailbox, parsed, raw)[:100]
+                MailboxMessage.objects.create(folder=folder, uidvalidity=uidvalidity, uid=uid, skipped=reason)
+        except IntegrityError:
+            if last_try:
+                _skip(folder, uidvalidity, uid, "conflict", context)
+                return
+            continue
+        except ApplicationError as exc:
+            _skip(folder, uidvalidity, uid, f"refused: {exc.message}", context)
+            return
+        except DatabaseError:
+            raise
+        except Exception as exc:
+            log.exception("Message %s of mailbox %s could not be handed over", uid, context.mailbox.pk)
+            _skip(folder, uidvalidity, uid, f"error: {type(exc).__name__}", context)
+            return
+        if reason:
+            context.report.skipped += 1
+        else:
+            context.report.handled += 1
+        return
 
 
 def _activity_with(org_id: int, message_id: str) -> int | None:
@@ -333,7 +387,7 @@ def _log(context: _Context, folder: MailboxFolder, uidvalidity: int, uid: int, p
             "direction": Direction.OUTBOUND if outbound else Direction.INBOUND,
             "subject": _cap(parsed.subject, activity_services.SUBJECT_MAX),
             "body": _cap(parsed.body, activity_services.BODY_MAX),
-            "occurred_at": _occurred_at(parsed.date),
+            "occurred_at": plausible_date(parsed.date),
             "participants": [{"contact_id": pk} for pk in contact_ids],
         },
         email=EmailHeaders(
@@ -359,7 +413,7 @@ def _cap(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def _occurred_at(date: datetime | None) -> datetime:
+def plausible_date(date: datetime | None) -> datetime:
     """The Date header when it is plausible (1900 to a day ahead), else now."""
     now = timezone.now()
     if date is None or date.year < 1900 or date > now + timedelta(days=1):

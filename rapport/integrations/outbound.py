@@ -22,6 +22,7 @@ import smtplib
 import socket
 import ssl
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import formataddr, make_msgid, parseaddr
 from typing import Any
@@ -217,8 +218,15 @@ def build_message(activity: Activity, *, connection: EmailBackend | None = None)
 def deliver(activity: Activity, server: SmtpServer) -> dict[str, str]:
     """Send the email activity through the server; the recipients the server refused (when it took
     the others), address → reason. Raises SendFailure when nothing was sent."""
+    return deliver_message(lambda: build_message(activity), server)
+
+
+def deliver_message(build: Callable[[], EmailMultiAlternatives], server: SmtpServer) -> dict[str, str]:
+    """Send the message `build()` makes through the server (any email of the workspace: an email
+    activity, a ticket reply, a survey); the recipients the server refused, address → reason.
+    Raises SendFailure when nothing was sent (a message that cannot be built included)."""
     try:
-        message = build_message(activity)
+        message = build()
         data = message.message().as_bytes(linesep="\r\n")
     except SendFailure:
         raise

@@ -22,7 +22,7 @@ NAVIGATION = [
     ("Campaigns", "marketing:list", "campaign"),
     ("Reports", "analytics:home", "report"),
 ]
-SECTION_PATHS = {"sales:board": ("/sales/",)}
+SECTION_PATHS = {"sales:board": ("/sales/",), "service:list": ("/service/",)}
 
 
 def _nav(request: HttpRequest) -> list[dict[str, object]]:

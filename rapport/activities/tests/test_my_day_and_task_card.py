@@ -147,9 +147,9 @@ def test_the_tasks_card_adds_one_query_whatever_the_number_of_tasks(
     acme = contact_services.company_create(actor=admin, data={"name": "Acme Corp"})
     client = web(admin)
     client.get(f"/contacts/{ada.pk}/")
-    with django_assert_max_num_queries(25) as few:
+    with django_assert_max_num_queries(26) as few:
         client.get(f"/contacts/{ada.pk}/")
-    with django_assert_max_num_queries(30) as few_company:
+    with django_assert_max_num_queries(31) as few_company:
         client.get(f"/companies/{acme.pk}/")
     task_queries = [q for q in few.captured_queries if "activities_task" in q["sql"]]
     assert len(task_queries) == 1

@@ -169,6 +169,19 @@ OTHER_APPS = (
     "/api/v1/quotes",
     # rapport/sales/tests/test_quotas.py (test_every_quota_endpoint_answers_404_for_another_workspace)
     "/api/v1/quotas",
+    # rapport/service/tests/test_ticket_api.py (test_every_ticket_endpoint_answers_404_for_another_workspace)
+    "/api/v1/tickets",
+    # rapport/service/tests/test_queue_api.py, test_sla_policy_api.py, test_calendar_api.py
+    # (test_every_..._endpoint_answers_404_for_another_workspace: queues, agents, routing rules, SLA policies, holidays)
+    "/api/v1/queues",
+    "/api/v1/routing-rules",
+    "/api/v1/sla-policies",
+    "/api/v1/service/calendar",
+    # rapport/service/tests/test_support_mailboxes.py (test_every_support_mailbox_endpoint_answers_404_...)
+    "/api/v1/support-mailboxes",
+    # rapport/service/tests/test_canned_api.py (test_every_canned_endpoint_answers_404_for_another_workspace,
+    # with POST /tickets/{ticket_id}/canned-replies/{reply_id})
+    "/api/v1/canned-replies",
 )
 
 
