@@ -27,7 +27,9 @@ def _readable(actor: Principal) -> None:
     require_entity(actor, Entity.TICKET, Mode.READ)
 
 
-def _one(qs: QuerySet[Any], pk: object) -> Any:
+def one(qs: QuerySet[Any], pk: object) -> Any:
+    """The record of `qs` with this primary key; NotFound for anything else (another workspace's
+    record, a deleted one, an id that is not one)."""
     found = qs.filter(pk=as_id(pk)).first() if as_id(pk) else None
     if found is None:
         raise NotFound()
@@ -49,7 +51,7 @@ def queue_list(*, actor: Principal) -> QuerySet[Queue]:
 
 def queue_get(*, actor: Principal, queue_id: object) -> Queue:
     """One living queue of the actor's workspace (as in `queue_list`); NotFound otherwise."""
-    return _one(queue_list(actor=actor), queue_id)
+    return one(queue_list(actor=actor), queue_id)
 
 
 def agent_list(*, actor: Principal) -> QuerySet[Membership]:
@@ -78,7 +80,7 @@ def routing_rule_list(*, actor: Principal) -> QuerySet[RoutingRule]:
 
 
 def routing_rule_get(*, actor: Principal, rule_id: object) -> RoutingRule:
-    return _one(routing_rule_list(actor=actor), rule_id)
+    return one(routing_rule_list(actor=actor), rule_id)
 
 
 def sla_policy_list(*, actor: Principal) -> QuerySet[SlaPolicy]:
@@ -88,7 +90,7 @@ def sla_policy_list(*, actor: Principal) -> QuerySet[SlaPolicy]:
 
 
 def sla_policy_get(*, actor: Principal, policy_id: object) -> SlaPolicy:
-    return _one(sla_policy_list(actor=actor), policy_id)
+    return one(sla_policy_list(actor=actor), policy_id)
 
 
 def calendar_get(*, actor: Principal) -> BusinessCalendar | None:
@@ -109,4 +111,4 @@ def holiday_list(*, actor: Principal) -> QuerySet[Holiday]:
 
 
 def holiday_get(*, actor: Principal, holiday_id: object) -> Holiday:
-    return _one(holiday_list(actor=actor).select_related("calendar"), holiday_id)
+    return one(holiday_list(actor=actor).select_related("calendar"), holiday_id)

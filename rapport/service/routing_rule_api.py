@@ -6,26 +6,19 @@ order with POST /routing-rules/order.
 """
 
 from datetime import datetime
-from typing import Any
 
-from django.http import HttpRequest, HttpResponse
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, Router, Schema
 
 from rapport.contacts.schemas import Ref
-from rapport.core.http import idempotent, if_match, with_etag
-from rapport.core.pagination import PageOut, paginate
-from rapport.core.principal import Principal
 from rapport.core.schemas import Id, StrictIn
 from rapport.service import config_selectors as selectors
 from rapport.service import routing_rule_services as services
-from rapport.service.models import RoutingRule
-from rapport.service.queue_api import ERRORS, ListParams
+from rapport.service.ordered_api import Schemas, Words, add_ordered_routes
 
 router = Router(tags=["service settings"])
-
-
-def _actor(request: HttpRequest) -> Principal:
-    return request.auth  # type: ignore[attr-defined]
+# The six endpoints are written once for routing rules and SLA policies (rapport.service.ordered_api).
+WORDS = Words("/routing-rules", "rule", "rules", "a routing rule", "routing rules")
+LIST_DOC = "In the order they are tried (the first active match wins)."
 
 
 class RulePatch(StrictIn):
@@ -64,53 +57,5 @@ class RuleOut(Schema):
     updated_at: datetime
 
 
-class RuleListOut(Schema):
-    items: list[RuleOut]
-
-
-@router.get("/routing-rules", response={200: PageOut[RuleOut], **ERRORS}, summary="List routing rules")
-def list_rules(request: HttpRequest, params: Query[ListParams]) -> Any:
-    """In the order they are tried (the first active match wins)."""
-    qs = selectors.routing_rule_list(actor=_actor(request))
-    return paginate(qs, cursor=params.cursor, limit=params.limit, ordering=selectors.ORDERED)
-
-
-@router.post("/routing-rules", response={201: RuleOut, **ERRORS}, summary="Add a routing rule (last)")
-@idempotent(RuleOut)
-def create_rule(request: HttpRequest, payload: RuleIn) -> RoutingRule:
-    actor = _actor(request)
-    rule = services.routing_rule_create(actor=actor, data=payload.dict(exclude_unset=True))
-    return selectors.routing_rule_get(actor=actor, rule_id=rule.pk)
-
-
-@router.post("/routing-rules/order", response={200: RuleListOut, **ERRORS}, summary="Put the rules in a new order")
-def reorder_rules(request: HttpRequest, payload: RuleOrderIn) -> Any:
-    actor = _actor(request)
-    services.routing_rules_reorder(actor=actor, rule_ids=payload.rule_ids)
-    return {"items": list(selectors.routing_rule_list(actor=actor).order_by(*selectors.ORDERED))}
-
-
-@router.get("/routing-rules/{rule_id}", response={200: RuleOut, **ERRORS}, summary="Get a routing rule")
-def get_rule(request: HttpRequest, response: HttpResponse, rule_id: int) -> RoutingRule:
-    rule = selectors.routing_rule_get(actor=_actor(request), rule_id=rule_id)
-    with_etag(response, rule)
-    return rule
-
-
-@router.patch("/routing-rules/{rule_id}", response={200: RuleOut, **ERRORS}, summary="Change a routing rule")
-def update_rule(request: HttpRequest, response: HttpResponse, rule_id: int, payload: RulePatch) -> RoutingRule:
-    actor = _actor(request)
-    rule = selectors.routing_rule_get(actor=actor, rule_id=rule_id)
-    services.routing_rule_update(
-        actor=actor, rule=rule, data=payload.dict(exclude_unset=True), expected_version=if_match(request)
-    )
-    rule = selectors.routing_rule_get(actor=actor, rule_id=rule_id)
-    with_etag(response, rule)
-    return rule
-
-
-@router.delete("/routing-rules/{rule_id}", response={204: None, **ERRORS}, summary="Delete a routing rule")
-def delete_rule(request: HttpRequest, rule_id: int) -> Status[None]:
-    actor = _actor(request)
-    services.routing_rule_delete(actor=actor, rule=selectors.routing_rule_get(actor=actor, rule_id=rule_id))
-    return Status(204, None)
+SCHEMAS = Schemas(RuleOut, RuleIn, RulePatch, RuleOrderIn)
+add_ordered_routes(router, WORDS, SCHEMAS, services.RULES, selectors.routing_rule_list, doc=LIST_DOC, module=__name__)

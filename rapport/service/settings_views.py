@@ -11,6 +11,7 @@ form that HTMX posts in place when it is loaded.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 
@@ -27,10 +28,14 @@ from rapport.accounts.decorators import perm_required
 from rapport.accounts.roles import Entity, Perm
 from rapport.contacts.views.common import actor_of, is_htmx, not_found
 from rapport.core.errors import ApplicationError, NotFound
-from rapport.service import calendar_services, queue_services, routing_rule_services, sla_policy_services
+from rapport.core.principal import Principal
+from rapport.service import calendar_services, queue_services
 from rapport.service import config_selectors as selectors
 from rapport.service.calendar_services import WEEKDAYS
+from rapport.service.ordered_config import OrderedKind
+from rapport.service.routing_rule_services import RULES as RULE_WRITES
 from rapport.service.settings_forms import CalendarForm, HolidayForm, PolicyForm, QueueForm, RuleForm
+from rapport.service.sla_policy_services import POLICIES as POLICY_WRITES
 
 View = Callable[..., HttpResponse]
 manage = perm_required(Perm.MANAGE_SETTINGS)
@@ -165,37 +170,59 @@ def queues_view(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _edit_page(
+    request: HttpRequest,
+    record: Any,
+    *,
+    form_class: type[Any],
+    update: Callable[[Any, dict[str, Any], int | None], Any],
+    names: tuple[str, str, str],
+    saved: str,
+) -> HttpResponse:
+    """The edit form of `record` (None: 404). It saves with the version the page was opened at
+    (a stale one shows the record as it is now) and goes back to the list. `names` are the
+    template, the record's context name and the section (the list's URL name)."""
+    if record is None:
+        return not_found(request)
+    template, key, section = names
+    form = form_class(request.POST or None, actor=actor_of(request), initial=form_class.initial_for(record))
+    status = 200
+    if request.method == "POST":
+        version = str(form.data.get("version", ""))
+        expected = int(version) if version.isdigit() else None
+        result, status = _save(request, form, lambda data: update(record, data, expected))
+        if result is not None:
+            messages.success(request, saved.format(name=result.name))
+            return redirect(f"service_settings:{section}")
+    return _page(request, template, {key: record, "form": form, "section": section}, status)
+
+
 @reader
 @manage
 def queue_edit_view(request: HttpRequest, queue_id: int) -> HttpResponse:
     actor = actor_of(request)
-    queue = _fetch(selectors.queue_get, request, queue_id=queue_id)
-    if queue is None:
-        return not_found(request)
-    form = QueueForm(request.POST or None, actor=actor, initial=QueueForm.initial_for(queue))
-    status = 200
-    if request.method == "POST":
-        version = str(form.data.get("version", ""))
-        saved, status = _save(
-            request,
-            form,
-            lambda data: queue_services.queue_update(
-                actor=actor, queue=queue, data=data, expected_version=int(version) if version.isdigit() else None
-            ),
-        )
-        if saved is not None:
-            messages.success(request, f"The queue “{saved.name}” was saved.")
-            return redirect("service_settings:queues")
-    return _page(request, "queue_edit.html", {"queue": queue, "form": form, "section": "queues"}, status)
+    return _edit_page(
+        request,
+        _fetch(selectors.queue_get, request, queue_id=queue_id),
+        form_class=QueueForm,
+        update=lambda queue, data, version: queue_services.queue_update(
+            actor=actor, queue=queue, data=data, expected_version=version
+        ),
+        names=("queue_edit.html", "queue", "queues"),
+        saved="The queue “{name}” was saved.",
+    )
 
 
 def _delete_page(
-    request: HttpRequest, record: Any, *, delete: Callable[[], Any], back: str, what: str, note: str
+    request: HttpRequest, record: Any, *, delete: Callable[[Any], Any], back: str, what: str, note: str
 ) -> HttpResponse:
+    """Confirm, then delete `record` (None: 404) and go `back`; a refusal shows on the page."""
+    if record is None:
+        return not_found(request)
     error, status = "", 200
     if request.method == "POST":
         try:
-            delete()
+            delete(record)
         except ApplicationError as exc:
             error, status = exc.message, exc.status
         else:
@@ -209,157 +236,21 @@ def _delete_page(
 @manage
 def queue_delete_view(request: HttpRequest, queue_id: int) -> HttpResponse:
     actor = actor_of(request)
-    queue = _fetch(selectors.queue_get, request, queue_id=queue_id)
-    if queue is None:
-        return not_found(request)
     note = (
         "Its unsolved tickets move to the default queue; the routing rules that send tickets to it are "
         "deleted and SLA policies stop escalating to it."
     )
     return _delete_page(
         request,
-        queue,
-        delete=lambda: queue_services.queue_delete(actor=actor, queue=queue),
+        _fetch(selectors.queue_get, request, queue_id=queue_id),
+        delete=lambda queue: queue_services.queue_delete(actor=actor, queue=queue),
         back=reverse("service_settings:queues"),
         what="queue",
         note=note,
     )
 
 
-# --- routing rules and SLA policies: one pattern for ordered lists --------------------------------
-
-
-def _ordered_list(
-    request: HttpRequest,
-    *,
-    form_class: type[Any],
-    rows: QuerySet[Any],
-    create: Callable[..., Any],
-    template: str,
-    what: str,
-    section: str,
-) -> HttpResponse:
-    actor = actor_of(request)
-    form = form_class(request.POST or None, actor=actor)
-    status = 200
-    if request.method == "POST":
-        if not actor.has_perm(Perm.MANAGE_SETTINGS):
-            return render(request, "web/denied.html", status=403)
-        created, status = _save(request, form, lambda data: create(actor=actor, data=data))
-        if created is not None:
-            messages.success(request, f"The {what} “{created.name}” was added at the end of the list.")
-            return redirect(f"service_settings:{section}")
-    listed = list(rows.order_by(*selectors.ORDERED))
-    for row in listed:
-        row.targets = [  # SLA policies: their targets as people read them
-            (label, minutes_label(getattr(row, field)))
-            for label, field in (
-                ("First response", "first_response_minutes"),
-                ("Next response", "next_response_minutes"),
-                ("Resolution", "resolution_minutes"),
-            )
-            if getattr(row, field, None) is not None
-        ]
-    context = {"rows": listed, "form": form, "section": section}
-    return _page(request, template, context, status)
-
-
-def _edit(
-    request: HttpRequest, record: Any, *, form_class: type[Any], update: Callable[..., Any], template: str, section: str
-) -> HttpResponse:
-    actor = actor_of(request)
-    form = form_class(request.POST or None, actor=actor, initial=form_class.initial_for(record))
-    status = 200
-    if request.method == "POST":
-        version = str(form.data.get("version", ""))
-        saved, status = _save(
-            request,
-            form,
-            lambda data: update(
-                actor=actor, record=record, data=data, version=int(version) if version.isdigit() else None
-            ),
-        )
-        if saved is not None:
-            messages.success(request, f"“{saved.name}” was saved.")
-            return redirect(f"service_settings:{section}")
-    return _page(request, template, {"record": record, "form": form, "section": section}, status)
-
-
-def _move(request: HttpRequest, rows: QuerySet[Any], reorder: Callable[[list[int]], Any], section: str) -> HttpResponse:
-    """Swap one record with its neighbour (POST id, direction) and save the whole order."""
-    order = list(rows.order_by(*selectors.ORDERED).values_list("pk", flat=True))
-    raw, step = request.POST.get("id", ""), {"up": -1, "down": 1}.get(request.POST.get("direction", ""))
-    index = order.index(int(raw)) if raw.isdigit() and int(raw) in order else None
-    if index is None or step is None or not 0 <= index + step < len(order):
-        messages.error(request, "That cannot move there.")
-    else:
-        order[index], order[index + step] = order[index + step], order[index]
-        try:
-            reorder(order)
-        except ApplicationError as exc:
-            messages.error(request, exc.message)
-    return redirect(reverse(f"service_settings:{section}") + f"#row-{raw}")
-
-
-@reader
-def rules_view(request: HttpRequest) -> HttpResponse:
-    return _ordered_list(
-        request,
-        form_class=RuleForm,
-        rows=selectors.routing_rule_list(actor=actor_of(request)),
-        create=routing_rule_services.routing_rule_create,
-        template="rules.html",
-        what="routing rule",
-        section="rules",
-    )
-
-
-@reader
-@manage
-def rule_edit_view(request: HttpRequest, rule_id: int) -> HttpResponse:
-    rule = _fetch(selectors.routing_rule_get, request, rule_id=rule_id)
-    if rule is None:
-        return not_found(request)
-    return _edit(
-        request,
-        rule,
-        form_class=RuleForm,
-        update=lambda actor, record, data, version: routing_rule_services.routing_rule_update(
-            actor=actor, rule=record, data=data, expected_version=version
-        ),
-        template="rule_edit.html",
-        section="rules",
-    )
-
-
-@reader
-@manage
-def rule_delete_view(request: HttpRequest, rule_id: int) -> HttpResponse:
-    actor = actor_of(request)
-    rule = _fetch(selectors.routing_rule_get, request, rule_id=rule_id)
-    if rule is None:
-        return not_found(request)
-    return _delete_page(
-        request,
-        rule,
-        delete=lambda: routing_rule_services.routing_rule_delete(actor=actor, rule=rule),
-        back=reverse("service_settings:rules"),
-        what="routing rule",
-        note="New tickets it would have routed go to the next matching rule, or the default queue.",
-    )
-
-
-@reader
-@manage
-@require_POST
-def rule_move_view(request: HttpRequest) -> HttpResponse:
-    actor = actor_of(request)
-    return _move(
-        request,
-        selectors.routing_rule_list(actor=actor),
-        lambda ids: routing_rule_services.routing_rules_reorder(actor=actor, rule_ids=ids),
-        "rules",
-    )
+# --- routing rules and SLA policies: one table, the same four pages ------------------------------
 
 
 def minutes_label(minutes: int | None) -> str:
@@ -371,65 +262,108 @@ def minutes_label(minutes: int | None) -> str:
     return " ".join(part for part in (f"{hours} h" if hours else "", f"{rest} min" if rest else "") if part)
 
 
-@reader
-def policies_view(request: HttpRequest) -> HttpResponse:
-    return _ordered_list(
-        request,
-        form_class=PolicyForm,
-        rows=selectors.sla_policy_list(actor=actor_of(request)),
-        create=sla_policy_services.sla_policy_create,
-        template="policies.html",
-        what="SLA policy",
-        section="policies",
-    )
+@dataclass(frozen=True)
+class Ordered:
+    """One ordered list of the settings. Its pages are `<section>.html` (the list, with the add
+    form) and `<one>_edit.html`; settings_urls names them `<section>`, `<one>_edit`,
+    `<one>_delete` and `<one>_move`."""
+
+    section: str  # "rules": the list's URL name and the settings tab
+    one: str  # "rule"
+    what: str  # "routing rule": what the messages and the delete page call one
+    form_class: type[Any]
+    kind: OrderedKind[Any]  # the writes
+    rows: Callable[..., QuerySet[Any]]  # the list selector (actor=)
+    delete_note: str
+
+    def get(self, *, actor: Principal, pk: int) -> Any:
+        return selectors.one(self.rows(actor=actor), pk)
+
+
+RULE_NOTE = "New tickets it would have routed go to the next matching rule, or the default queue."
+POLICY_NOTE = "New tickets get the next matching policy. Open tickets keep the due times they have."
+RULES = Ordered("rules", "rule", "routing rule", RuleForm, RULE_WRITES, selectors.routing_rule_list, RULE_NOTE)
+POLICIES = Ordered(
+    "policies", "policy", "SLA policy", PolicyForm, POLICY_WRITES, selectors.sla_policy_list, POLICY_NOTE
+)
+TARGETS = (  # SLA policies' targets, as the list shows them
+    ("First response", "first_response_minutes"),
+    ("Next response", "next_response_minutes"),
+    ("Resolution", "resolution_minutes"),
+)
 
 
 @reader
-@manage
-def policy_edit_view(request: HttpRequest, policy_id: int) -> HttpResponse:
-    policy = _fetch(selectors.sla_policy_get, request, policy_id=policy_id)
-    if policy is None:
-        return not_found(request)
-    return _edit(
-        request,
-        policy,
-        form_class=PolicyForm,
-        update=lambda actor, record, data, version: sla_policy_services.sla_policy_update(
-            actor=actor, policy=record, data=data, expected_version=version
-        ),
-        template="policy_edit.html",
-        section="policies",
-    )
-
-
-@reader
-@manage
-def policy_delete_view(request: HttpRequest, policy_id: int) -> HttpResponse:
+def ordered_list_view(request: HttpRequest, kind: Ordered) -> HttpResponse:
     actor = actor_of(request)
-    policy = _fetch(selectors.sla_policy_get, request, policy_id=policy_id)
-    if policy is None:
-        return not_found(request)
+    form = kind.form_class(request.POST or None, actor=actor)
+    status = 200
+    if request.method == "POST":
+        if not actor.has_perm(Perm.MANAGE_SETTINGS):
+            return render(request, "web/denied.html", status=403)
+        created, status = _save(request, form, lambda data: kind.kind.create(actor=actor, data=data))
+        if created is not None:
+            messages.success(request, f"The {kind.what} “{created.name}” was added at the end of the list.")
+            return redirect(f"service_settings:{kind.section}")
+    listed = list(kind.rows(actor=actor).order_by(*selectors.ORDERED))
+    for row in listed:
+        row.targets = [
+            (label, minutes_label(getattr(row, field)))
+            for label, field in TARGETS
+            if getattr(row, field, None) is not None
+        ]
+    context = {"rows": listed, "form": form, "section": kind.section}
+    return _page(request, f"{kind.section}.html", context, status)
+
+
+@reader
+@manage
+def ordered_edit_view(request: HttpRequest, pk: int, kind: Ordered) -> HttpResponse:
+    actor = actor_of(request)
+    return _edit_page(
+        request,
+        _fetch(kind.get, request, pk=pk),
+        form_class=kind.form_class,
+        update=lambda record, data, version: kind.kind.update(
+            actor=actor, record=record, data=data, expected_version=version
+        ),
+        names=(f"{kind.one}_edit.html", "record", kind.section),
+        saved="“{name}” was saved.",
+    )
+
+
+@reader
+@manage
+def ordered_delete_view(request: HttpRequest, pk: int, kind: Ordered) -> HttpResponse:
+    actor = actor_of(request)
     return _delete_page(
         request,
-        policy,
-        delete=lambda: sla_policy_services.sla_policy_delete(actor=actor, policy=policy),
-        back=reverse("service_settings:policies"),
-        what="SLA policy",
-        note="New tickets get the next matching policy. Open tickets keep the due times they have.",
+        _fetch(kind.get, request, pk=pk),
+        delete=lambda record: kind.kind.delete(actor=actor, record=record),
+        back=reverse(f"service_settings:{kind.section}"),
+        what=kind.what,
+        note=kind.delete_note,
     )
 
 
 @reader
 @manage
 @require_POST
-def policy_move_view(request: HttpRequest) -> HttpResponse:
+def ordered_move_view(request: HttpRequest, kind: Ordered) -> HttpResponse:
+    """Swap one record with its neighbour (POST id, direction) and save the whole order."""
     actor = actor_of(request)
-    return _move(
-        request,
-        selectors.sla_policy_list(actor=actor),
-        lambda ids: sla_policy_services.sla_policies_reorder(actor=actor, policy_ids=ids),
-        "policies",
-    )
+    order = list(kind.rows(actor=actor).order_by(*selectors.ORDERED).values_list("pk", flat=True))
+    raw, step = request.POST.get("id", ""), {"up": -1, "down": 1}.get(request.POST.get("direction", ""))
+    index = order.index(int(raw)) if raw.isdigit() and int(raw) in order else None
+    if index is None or step is None or not 0 <= index + step < len(order):
+        messages.error(request, "That cannot move there.")
+    else:
+        order[index], order[index + step] = order[index + step], order[index]
+        try:
+            kind.kind.reorder(actor=actor, ids=order)
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+    return redirect(reverse(f"service_settings:{kind.section}") + f"#row-{raw}")
 
 
 # --- business hours ----------------------------------------------------------------------------

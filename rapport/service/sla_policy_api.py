@@ -7,27 +7,20 @@ order with POST /sla-policies/order. Targets are minutes of business time (of cl
 """
 
 from datetime import datetime
-from typing import Any
 
-from django.http import HttpRequest, HttpResponse
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, Router, Schema
 
 from rapport.contacts.schemas import Ref
-from rapport.core.http import idempotent, if_match, with_etag
-from rapport.core.pagination import PageOut, paginate
-from rapport.core.principal import Principal
 from rapport.core.schemas import Id, StrictIn
 from rapport.service import config_selectors as selectors
 from rapport.service import sla_policy_services as services
-from rapport.service.models import SlaPolicy
-from rapport.service.queue_api import ERRORS, ListParams
+from rapport.service.ordered_api import Schemas, Words, add_ordered_routes
 
 router = Router(tags=["service settings"])
+# The six endpoints are written once for routing rules and SLA policies (rapport.service.ordered_api).
+WORDS = Words("/sla-policies", "policy", "policies", "an SLA policy", "SLA policies")
+LIST_DOC = "In the order they are tried (the first active match applies)."
 MINUTES = Field(None, description="Minutes (business time unless business_hours is false); null: no target")
-
-
-def _actor(request: HttpRequest) -> Principal:
-    return request.auth  # type: ignore[attr-defined]
 
 
 class PolicyPatch(StrictIn):
@@ -79,53 +72,5 @@ class PolicyOut(Schema):
     updated_at: datetime
 
 
-class PolicyListOut(Schema):
-    items: list[PolicyOut]
-
-
-@router.get("/sla-policies", response={200: PageOut[PolicyOut], **ERRORS}, summary="List SLA policies")
-def list_policies(request: HttpRequest, params: Query[ListParams]) -> Any:
-    """In the order they are tried (the first active match applies)."""
-    qs = selectors.sla_policy_list(actor=_actor(request))
-    return paginate(qs, cursor=params.cursor, limit=params.limit, ordering=selectors.ORDERED)
-
-
-@router.post("/sla-policies", response={201: PolicyOut, **ERRORS}, summary="Add an SLA policy (last)")
-@idempotent(PolicyOut)
-def create_policy(request: HttpRequest, payload: PolicyIn) -> SlaPolicy:
-    actor = _actor(request)
-    policy = services.sla_policy_create(actor=actor, data=payload.dict(exclude_unset=True))
-    return selectors.sla_policy_get(actor=actor, policy_id=policy.pk)
-
-
-@router.post("/sla-policies/order", response={200: PolicyListOut, **ERRORS}, summary="Put the policies in a new order")
-def reorder_policies(request: HttpRequest, payload: PolicyOrderIn) -> Any:
-    actor = _actor(request)
-    services.sla_policies_reorder(actor=actor, policy_ids=payload.policy_ids)
-    return {"items": list(selectors.sla_policy_list(actor=actor).order_by(*selectors.ORDERED))}
-
-
-@router.get("/sla-policies/{policy_id}", response={200: PolicyOut, **ERRORS}, summary="Get an SLA policy")
-def get_policy(request: HttpRequest, response: HttpResponse, policy_id: int) -> SlaPolicy:
-    policy = selectors.sla_policy_get(actor=_actor(request), policy_id=policy_id)
-    with_etag(response, policy)
-    return policy
-
-
-@router.patch("/sla-policies/{policy_id}", response={200: PolicyOut, **ERRORS}, summary="Change an SLA policy")
-def update_policy(request: HttpRequest, response: HttpResponse, policy_id: int, payload: PolicyPatch) -> SlaPolicy:
-    actor = _actor(request)
-    policy = selectors.sla_policy_get(actor=actor, policy_id=policy_id)
-    services.sla_policy_update(
-        actor=actor, policy=policy, data=payload.dict(exclude_unset=True), expected_version=if_match(request)
-    )
-    policy = selectors.sla_policy_get(actor=actor, policy_id=policy_id)
-    with_etag(response, policy)
-    return policy
-
-
-@router.delete("/sla-policies/{policy_id}", response={204: None, **ERRORS}, summary="Delete an SLA policy")
-def delete_policy(request: HttpRequest, policy_id: int) -> Status[None]:
-    actor = _actor(request)
-    services.sla_policy_delete(actor=actor, policy=selectors.sla_policy_get(actor=actor, policy_id=policy_id))
-    return Status(204, None)
+SCHEMAS = Schemas(PolicyOut, PolicyIn, PolicyPatch, PolicyOrderIn)
+add_ordered_routes(router, WORDS, SCHEMAS, services.POLICIES, selectors.sla_policy_list, doc=LIST_DOC, module=__name__)

@@ -8,6 +8,10 @@ the first active policy by `position` (0, 1, 2 …) applies. A policy has at lea
 every target given is a positive number of minutes (at most a year). `escalate_to_queue_id` names
 a living queue of the same workspace. Delete is soft (tickets keep pointing at the policy that set
 their due times); a deleted policy's name is free again.
+
+The writes are `POLICIES.create / update / delete / reorder` (rapport.service.ordered_config,
+shared with routing rules); each records its `sla_policy.*` event. A new policy goes last; tickets
+already open keep their due times, new ones and ones whose priority changes get it.
 """
 
 from __future__ import annotations
@@ -15,16 +19,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
-from django.utils import timezone
-
-from rapport.accounts.roles import Perm
 from rapport.contacts.choices import SupportTier
 from rapport.contacts.cleaning import FieldErrors
-from rapport.core.access import require
-from rapport.core.errors import NotFound, StaleVersion, ValidationFailed
-from rapport.core.events import diff, record_event
+from rapport.core.errors import ValidationFailed
 from rapport.core.principal import Principal
 from rapport.service.config_cleaning import (
     clean_bool,
@@ -32,12 +29,10 @@ from rapport.service.config_cleaning import (
     clean_name,
     clean_queue,
     clean_tags,
-    close_gaps,
-    next_position,
-    reorder,
     unknown_fields,
 )
 from rapport.service.models import SlaPolicy, TicketPriority
+from rapport.service.ordered_config import OrderedKind
 
 MINUTES_MAX = 525_600  # a year
 TARGETS = ("first_response_minutes", "next_response_minutes", "resolution_minutes")
@@ -101,78 +96,11 @@ def _clean(actor: Principal, data: Mapping[str, Any], policy: SlaPolicy | None) 
     return values
 
 
-def _snapshot(policy: SlaPolicy) -> dict[str, Any]:
-    return {name: getattr(policy, name) for name in SNAPSHOT}
-
-
-def _living(actor: Principal) -> Any:
-    return SlaPolicy.objects.filter(org_id=actor.org_id, deleted_at__isnull=True)
-
-
 def _name_error(name: str) -> ValidationFailed:
     return ValidationFailed("name_taken", f"There is already an SLA policy named “{name}”.", field="name")
 
 
-@transaction.atomic
-def sla_policy_create(*, actor: Principal, data: Mapping[str, Any]) -> SlaPolicy:
-    """Add a policy after the others (conditions, targets, escalation). Records `sla_policy.created`.
-    Tickets already open keep their due times; new ones and ones whose priority changes get it."""
-    require(actor, Perm.MANAGE_SETTINGS)
-    values = _clean(actor, data, None)
-    list(_living(actor).select_for_update())  # serialise positions of one workspace's policies
-    try:
-        with transaction.atomic():
-            policy = SlaPolicy.objects.create(
-                org_id=actor.org_id, created_by=actor.user, position=next_position(_living(actor)), **values
-            )
-    except IntegrityError:  # the same name, created at the same moment
-        raise _name_error(values["name"]) from None
-    record_event(actor, "sla_policy.created", policy, diff({}, _snapshot(policy)))
-    return policy
-
-
-@transaction.atomic
-def sla_policy_update(
-    *, actor: Principal, policy: SlaPolicy, data: Mapping[str, Any], expected_version: int | None
-) -> SlaPolicy:
-    """Change a policy; refuses a stale version. Records `sla_policy.updated` when anything changed."""
-    require(actor, Perm.MANAGE_SETTINGS)
-    current = SlaPolicy.objects.select_for_update().filter(pk=policy.pk, deleted_at__isnull=True).first()
-    if current is None or (expected_version is not None and current.version != expected_version):
-        raise StaleVersion()
-    values = _clean(actor, data, current)
-    before = _snapshot(current)
-    try:
-        with transaction.atomic():
-            SlaPolicy.objects.filter(pk=current.pk).update(
-                version=F("version") + 1, updated_at=timezone.now(), **values
-            )
-    except IntegrityError:
-        raise _name_error(values.get("name", current.name)) from None
-    current.refresh_from_db()
-    changes = diff(before, _snapshot(current))
-    if changes:
-        record_event(actor, "sla_policy.updated", current, changes)
-    return current
-
-
-@transaction.atomic
-def sla_policy_delete(*, actor: Principal, policy: SlaPolicy) -> None:
-    """Delete a policy (soft): it no longer applies to new tickets; the others close the gap.
-    Records `sla_policy.deleted`."""
-    require(actor, Perm.MANAGE_SETTINGS)
-    current = SlaPolicy.objects.select_for_update().filter(pk=policy.pk, deleted_at__isnull=True).first()
-    if current is None:
-        raise NotFound()
-    now = timezone.now()
-    SlaPolicy.objects.filter(pk=current.pk).update(deleted_at=now, version=F("version") + 1, updated_at=now)
-    record_event(actor, "sla_policy.deleted", current, {"name": [current.name, None]})
-    close_gaps(_living(actor))
-
-
-@transaction.atomic
-def sla_policies_reorder(*, actor: Principal, policy_ids: Any) -> list[SlaPolicy]:
-    """Put the workspace's living policies in the order of `policy_ids` (every one once). Records
-    `sla_policies.reordered`. Returns the policies in their new order."""
-    require(actor, Perm.MANAGE_SETTINGS)
-    return reorder(actor, _living(actor), policy_ids, field="policy_ids", verb="sla_policies.reordered")
+# Soft delete: tickets keep pointing at the policy that set their due times; a name race is a 422.
+POLICIES = OrderedKind(
+    SlaPolicy, "sla_policy", "sla_policies", "policy_ids", SNAPSHOT, _clean, soft_delete=True, name_taken=_name_error
+)
