@@ -8,6 +8,8 @@ page. The preview renders the text in the form — saved or not — for a ticket
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from django import forms
@@ -17,28 +19,18 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from rapport.accounts.decorators import principal_required
-from rapport.accounts.forms import ServiceErrorsMixin
 from rapport.accounts.roles import Entity
+from rapport.contacts.views.common import actor_of
 from rapport.core.access import scope
-from rapport.core.errors import ApplicationError, NotFound, PermissionDenied, StaleVersion
+from rapport.core.errors import ApplicationError, PermissionDenied
 from rapport.core.principal import Principal
 from rapport.service import canned_services as services
 from rapport.service.models import CannedReply, Ticket, TicketPriority, TicketStatus
+from rapport.service.view_common import VersionedFormMixin, denied, fetched, form_write
 
 
-def _actor(request: HttpRequest) -> Principal:
-    return request.principal  # type: ignore[attr-defined]
-
-
-def _not_found(request: HttpRequest) -> HttpResponse:
-    return render(request, "web/not_found.html", status=404)
-
-
-def _denied(request: HttpRequest) -> HttpResponse:
-    return render(request, "web/denied.html", status=403)
-
-
-class CannedReplyForm(ServiceErrorsMixin, forms.Form):
+class CannedReplyForm(VersionedFormMixin, forms.Form):
+    stale = "Someone else changed this reply since you opened it — reload to see it."
     name = forms.CharField(max_length=services.NAME_MAX, help_text="What agents pick it by, e.g. “Password reset”.")
     body = forms.CharField(
         max_length=services.BODY_MAX,
@@ -74,12 +66,6 @@ class CannedReplyForm(ServiceErrorsMixin, forms.Form):
         if not may_share:
             del self.fields["shared"]
 
-    def add_service_error(self, exc: ApplicationError) -> None:
-        if isinstance(exc, StaleVersion):
-            self.add_error(None, "Someone else changed this reply since you opened it — reload to see it.")
-            return
-        super().add_service_error(exc)
-
     def to_data(self) -> dict[str, Any]:
         data = {name: self.cleaned_data[name] for name in ("name", "body", "set_status", "set_priority")}
         data["add_tags"] = self.cleaned_data["add_tags"]
@@ -110,15 +96,45 @@ def _page(request: HttpRequest, context: dict[str, Any], *, status: int = 200) -
     return render(request, "service/canned/form.html", context, status=status)
 
 
+def _form_view(
+    request: HttpRequest,
+    actor: Principal,
+    form: CannedReplyForm,
+    context: dict[str, Any],
+    write: Callable[[], CannedReply],
+    *,
+    done: str,
+    saved_body: str | None = None,
+) -> HttpResponse:
+    """GET: the form; POST: invalid (400), the preview (of `saved_body` when given, else of the
+    form's text), or `write` — then to the reply's page with "… was <done>", or the refusal."""
+
+    def page(status: int = 200, preview: dict[str, Any] | None = None) -> HttpResponse:
+        return _page(request, {"form": form, "preview": preview, **context}, status=status)
+
+    if request.method != "POST":
+        return page()
+    if not form.is_valid():
+        return page(400)
+    if request.POST.get("action") == "preview":
+        return page(preview=_preview(actor, form, form.cleaned_data["body"] if saved_body is None else saved_body))
+
+    def saved(reply: CannedReply) -> HttpResponse:
+        messages.success(request, f"The canned reply “{reply.name}” was {done}.")
+        return redirect("canned:edit", reply_id=reply.pk)
+
+    return form_write(request, form, write, page=page, done=saved)
+
+
 @login_required
 @principal_required
 def canned_list_view(request: HttpRequest) -> HttpResponse:
     """GET /service/canned-replies/: the shared replies and the member's own."""
-    actor = _actor(request)
+    actor = actor_of(request)
     try:
         replies = services.canned_reply_list(actor=actor, q=request.GET.get("q", "")[:100])
     except PermissionDenied:
-        return _denied(request)
+        return denied(request)
     rows = [{"reply": r, "can_edit": services.can_edit(actor, r)} for r in replies]
     return render(
         request,
@@ -130,43 +146,27 @@ def canned_list_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @principal_required
 def canned_create_view(request: HttpRequest) -> HttpResponse:
-    actor = _actor(request)
+    actor = actor_of(request)
     if not services.can_create(actor):
-        return _denied(request)
-    may_share = services.can_create(actor, shared=True)
-    form = CannedReplyForm(request.POST or None, may_share=may_share)
-    preview: dict[str, Any] | None = None
-    status = 200
-    if request.method == "POST":
-        if not form.is_valid():
-            status = 400
-        elif request.POST.get("action") == "preview":
-            preview = _preview(actor, form, form.cleaned_data["body"])
-        else:
-            try:
-                reply = services.canned_reply_create(actor=actor, data=form.to_data())
-            except ApplicationError as exc:
-                form.add_service_error(exc)
-                status = exc.status
-            else:
-                messages.success(request, f"The canned reply “{reply.name}” was created.")
-                return redirect("canned:edit", reply_id=reply.pk)
-    return _page(request, {"form": form, "preview": preview, "editable": True}, status=status)
+        return denied(request)
+    form = CannedReplyForm(request.POST or None, may_share=services.can_create(actor, shared=True))
+
+    def create() -> CannedReply:
+        return services.canned_reply_create(actor=actor, data=form.to_data())
+
+    return _form_view(request, actor, form, {"editable": True}, create, done="created")
 
 
 @login_required
 @principal_required
 def canned_edit_view(request: HttpRequest, reply_id: int) -> HttpResponse:
-    actor = _actor(request)
-    try:
-        reply = services.canned_reply_get(actor=actor, reply_id=reply_id)
-    except NotFound:
-        return _not_found(request)
-    except PermissionDenied:
-        return _denied(request)
+    actor = actor_of(request)
+    reply = fetched(request, partial(services.canned_reply_get, actor=actor, reply_id=reply_id))
+    if isinstance(reply, HttpResponse):
+        return reply
     editable = services.can_edit(actor, reply)
     if request.method == "POST" and not editable and request.POST.get("action") != "preview":
-        return _denied(request)
+        return denied(request)
     initial = {
         "name": reply.name,
         "body": reply.body,
@@ -177,54 +177,29 @@ def canned_edit_view(request: HttpRequest, reply_id: int) -> HttpResponse:
         "version": reply.version,
     }
     form = CannedReplyForm(request.POST or None, initial=initial, may_share=services.can_create(actor, shared=True))
-    preview: dict[str, Any] | None = None
-    status = 200
-    if request.method == "POST":
-        if not form.is_valid():
-            status = 400
-        elif request.POST.get("action") == "preview":
-            # Someone who may not edit previews the saved text, whatever the form says.
-            preview = _preview(actor, form, form.cleaned_data["body"] if editable else reply.body)
-        else:
-            try:
-                saved = services.canned_reply_update(
-                    actor=actor,
-                    reply=reply,
-                    data=form.to_data(),
-                    expected_version=form.cleaned_data["version"] or reply.version,
-                )
-            except NotFound:
-                return _not_found(request)
-            except PermissionDenied:
-                return _denied(request)
-            except ApplicationError as exc:
-                form.add_service_error(exc)
-                status = exc.status
-            else:
-                messages.success(request, f"The canned reply “{saved.name}” was saved.")
-                return redirect("canned:edit", reply_id=saved.pk)
-    return _page(request, {"form": form, "reply": reply, "editable": editable, "preview": preview}, status=status)
+
+    def update() -> CannedReply:
+        version = form.cleaned_data["version"] or reply.version
+        return services.canned_reply_update(actor=actor, reply=reply, data=form.to_data(), expected_version=version)
+
+    # Someone who may not edit previews the saved text, whatever the form says.
+    context = {"reply": reply, "editable": editable}
+    return _form_view(request, actor, form, context, update, done="saved", saved_body=None if editable else reply.body)
 
 
 @login_required
 @principal_required
 def canned_delete_view(request: HttpRequest, reply_id: int) -> HttpResponse:
-    actor = _actor(request)
-    try:
-        reply: CannedReply = services.canned_reply_get(actor=actor, reply_id=reply_id)
-    except NotFound:
-        return _not_found(request)
-    except PermissionDenied:
-        return _denied(request)
+    actor = actor_of(request)
+    reply = fetched(request, partial(services.canned_reply_get, actor=actor, reply_id=reply_id))
+    if isinstance(reply, HttpResponse):
+        return reply
     if not services.can_edit(actor, reply):
-        return _denied(request)
-    if request.method == "POST":
-        try:
-            services.canned_reply_delete(actor=actor, reply=reply)
-        except NotFound:
-            return _not_found(request)
-        except PermissionDenied:
-            return _denied(request)
-        messages.success(request, f"The canned reply “{reply.name}” was deleted.")
-        return redirect("canned:list")
-    return render(request, "service/canned/delete.html", {"reply": reply})
+        return denied(request)
+    if request.method != "POST":
+        return render(request, "service/canned/delete.html", {"reply": reply})
+    gone = fetched(request, partial(services.canned_reply_delete, actor=actor, reply=reply))
+    if isinstance(gone, HttpResponse):
+        return gone
+    messages.success(request, f"The canned reply “{reply.name}” was deleted.")
+    return redirect("canned:list")

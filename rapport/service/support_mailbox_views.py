@@ -7,6 +7,7 @@ itself is set up under Settings → Mailboxes (a shared mailbox).
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from django import forms
@@ -17,37 +18,23 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from rapport.accounts.decorators import principal_required
-from rapport.accounts.forms import ServiceErrorsMixin
 from rapport.accounts.roles import Mode, Perm
-from rapport.core.errors import ApplicationError, NotFound, PermissionDenied, StaleVersion
+from rapport.contacts.views.common import actor_of
+from rapport.core.errors import PermissionDenied
 from rapport.core.principal import Principal
 from rapport.service import support_mailbox_services as services
 from rapport.service.models import Queue, SupportMailbox
-
-
-def _actor(request: HttpRequest) -> Principal:
-    return request.principal  # type: ignore[attr-defined]
-
-
-def _denied(request: HttpRequest) -> HttpResponse:
-    return render(request, "web/denied.html", status=403)
-
-
-def _not_found(request: HttpRequest) -> HttpResponse:
-    return render(request, "web/not_found.html", status=404)
+from rapport.service.view_common import VersionedFormMixin, denied, fetched, form_write
 
 
 def _writable(request: HttpRequest, support_id: int) -> SupportMailbox | HttpResponse:
     """The support mailbox the member may change, or the 404 / 403 page to answer with."""
-    try:
-        return services.support_mailbox_get(actor=_actor(request), support_id=support_id, mode=Mode.WRITE)
-    except NotFound:
-        return _not_found(request)
-    except PermissionDenied:
-        return _denied(request)
+    get = services.support_mailbox_get
+    return fetched(request, partial(get, actor=actor_of(request), support_id=support_id, mode=Mode.WRITE))
 
 
-class SupportMailboxForm(ServiceErrorsMixin, forms.Form):
+class SupportMailboxForm(VersionedFormMixin, forms.Form):
+    stale = "Someone else changed this support mailbox since you opened it — reload to see it."
     mailbox_id = forms.TypedChoiceField(label="Shared mailbox", coerce=int, choices=[])
     address = forms.EmailField(
         label="Support address",
@@ -67,12 +54,6 @@ class SupportMailboxForm(ServiceErrorsMixin, forms.Form):
         queues = Queue.objects.filter(org_id=actor.org_id, deleted_at__isnull=True).order_by("name")
         self.fields["queue_id"].choices = [("", "None: the routing rules decide"), *((q.pk, q.name) for q in queues)]  # type: ignore[attr-defined]
 
-    def add_service_error(self, exc: ApplicationError) -> None:
-        if isinstance(exc, StaleVersion):
-            self.add_error(None, "Someone else changed this support mailbox since you opened it — reload to see it.")
-            return
-        super().add_service_error(exc)
-
     def to_data(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "mailbox_id": self.cleaned_data["mailbox_id"],
@@ -88,11 +69,11 @@ class SupportMailboxForm(ServiceErrorsMixin, forms.Form):
 @principal_required
 def support_mailbox_list_page(request: HttpRequest) -> HttpResponse:
     """The support mailboxes with their sync state; the shared mailboxes that could become one."""
-    actor = _actor(request)
+    actor = actor_of(request)
     try:
         rows = list(services.support_mailbox_list(actor=actor))
     except PermissionDenied:
-        return _denied(request)
+        return denied(request)
     can_manage = actor.has_perm(Perm.MANAGE_SETTINGS)
     context = {
         "rows": rows,
@@ -112,41 +93,36 @@ def _form_page(request: HttpRequest, actor: Principal, support: SupportMailbox |
             "version": support.version,
         }
     form = SupportMailboxForm(request.POST or None, actor=actor, current=support, initial=initial)
-    status = 200
-    if request.method == "POST":
-        if not form.is_valid():
-            status = 400
-        else:
-            try:
-                if support is None:
-                    saved = services.support_mailbox_create(actor=actor, data=form.to_data())
-                else:
-                    saved = services.support_mailbox_update(
-                        actor=actor,
-                        support=support,
-                        data=form.to_data(),
-                        expected_version=form.cleaned_data["version"] or support.version,
-                    )
-            except NotFound:
-                return _not_found(request)
-            except PermissionDenied:
-                return _denied(request)
-            except ApplicationError as exc:
-                form.add_service_error(exc)
-                status = exc.status
-            else:
-                messages.success(request, f"{saved.address} is a support mailbox: its new mail becomes tickets.")
-                return redirect("support_mailboxes:list")
-    return render(request, "service/mailboxes/form.html", {"form": form, "support": support}, status=status)
+
+    def page(status: int = 200) -> HttpResponse:
+        return render(request, "service/mailboxes/form.html", {"form": form, "support": support}, status=status)
+
+    if request.method != "POST":
+        return page()
+    if not form.is_valid():
+        return page(400)
+
+    def save() -> SupportMailbox:
+        if support is None:
+            return services.support_mailbox_create(actor=actor, data=form.to_data())
+        version = form.cleaned_data["version"] or support.version
+        data = form.to_data()
+        return services.support_mailbox_update(actor=actor, support=support, data=data, expected_version=version)
+
+    def saved(marked: SupportMailbox) -> HttpResponse:
+        messages.success(request, f"{marked.address} is a support mailbox: its new mail becomes tickets.")
+        return redirect("support_mailboxes:list")
+
+    return form_write(request, form, save, page=page, done=saved)
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
 @login_required
 @principal_required
 def support_mailbox_create_page(request: HttpRequest) -> HttpResponse:
-    actor = _actor(request)
+    actor = actor_of(request)
     if not actor.has_perm(Perm.MANAGE_SETTINGS):
-        return _denied(request)
+        return denied(request)
     return _form_page(request, actor, None)
 
 
@@ -157,7 +133,7 @@ def support_mailbox_edit_page(request: HttpRequest, support_id: int) -> HttpResp
     support = _writable(request, support_id)
     if isinstance(support, HttpResponse):
         return support
-    return _form_page(request, _actor(request), support)
+    return _form_page(request, actor_of(request), support)
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -167,11 +143,10 @@ def support_mailbox_delete_page(request: HttpRequest, support_id: int) -> HttpRe
     support = _writable(request, support_id)
     if isinstance(support, HttpResponse):
         return support
-    if request.method == "POST":
-        try:
-            services.support_mailbox_delete(actor=_actor(request), support=support)
-        except NotFound:
-            return _not_found(request)
-        messages.success(request, f"{support.address} is no longer a support mailbox.")
-        return redirect("support_mailboxes:list")
-    return render(request, "service/mailboxes/delete.html", {"support": support})
+    if request.method != "POST":
+        return render(request, "service/mailboxes/delete.html", {"support": support})
+    gone = fetched(request, partial(services.support_mailbox_delete, actor=actor_of(request), support=support))
+    if isinstance(gone, HttpResponse):
+        return gone
+    messages.success(request, f"{support.address} is no longer a support mailbox.")
+    return redirect("support_mailboxes:list")

@@ -13,11 +13,14 @@ may read but not change answers 403; members who may not read tickets get 403 on
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from functools import partial, wraps
 from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -236,59 +239,88 @@ def _readable(request: HttpRequest, actor: Principal, ticket_id: int) -> Ticket 
         return not_found(request)
 
 
-def _writable(request: HttpRequest, actor: Principal, ticket_id: int, what: str) -> Ticket | HttpResponse:
-    """The ticket the actor may change, or the answer: 404 (missing, or not theirs to read), 403."""
-    ticket = _readable(request, actor, ticket_id)
-    if isinstance(ticket, HttpResponse):
-        return ticket
-    return ticket if can_write(actor, ticket, Entity.TICKET) else forbidden(request, what)
+TicketView = Callable[..., HttpResponse]
 
 
-def _done(request: HttpRequest, actor: Principal, ticket_id: int, notice: str) -> HttpResponse:
-    """After a change: the page again (HTMX swaps #ticket), or a redirect to it with a message."""
-    if is_htmx(request):
-        ticket = _readable(request, actor, ticket_id)
-        if isinstance(ticket, HttpResponse):
-            return ticket
-        return _page(request, actor, ticket, notice=notice)
-    messages.success(request, notice)
-    return redirect("service:detail", ticket_id)
+def _ticket_view(what: str, methods: Sequence[str] = ("POST",)) -> Callable[[TicketView], TicketView]:
+    """A view of one ticket (by default a POST), signed in with a workspace: it is called as
+    view(request, actor, ticket, **the URL's other values). A missing, trashed or other workspace's
+    ticket answers 404; with `what` the actor must also be able to change it, else 403 ("You may
+    not <what>"); with `what` empty reading it is enough."""
+
+    def decorate(view: TicketView) -> TicketView:
+        @require_http_methods(list(methods))
+        @login_required
+        @principal_required
+        @wraps(view)
+        def wrapper(request: HttpRequest, ticket_id: int, **kwargs: Any) -> HttpResponse:
+            actor = actor_of(request)
+            ticket = _readable(request, actor, ticket_id)
+            if isinstance(ticket, HttpResponse):
+                return ticket
+            if what and not can_write(actor, ticket, Entity.TICKET):
+                return forbidden(request, what)
+            return view(request, actor, ticket, **kwargs)
+
+        return wrapper
+
+    return decorate
 
 
-def _refused(
-    request: HttpRequest, actor: Principal, ticket: Ticket, exc: ApplicationError, **extra: Any
+def _act(
+    request: HttpRequest,
+    actor: Principal,
+    ticket: Ticket,
+    notice: str,
+    change: Callable[[], object],
+    *,
+    form: Form | None = None,
+    on_error: Callable[[ApplicationError], object] | None = None,
+    what: str = "change this ticket",
+    then: str = "",
+    **shown: Any,
 ) -> HttpResponse:
-    """A service refusal shown on the page with its status (403 for a forbidden change)."""
-    if isinstance(exc, PermissionDenied):
-        return forbidden(request, "change this ticket")
-    if extra:  # a form given back carries the message itself
-        return _page(request, actor, ticket, exc.status, **extra)
-    message = STALE if isinstance(exc, StaleVersion) else exc.message
-    return _page(request, actor, ticket, exc.status, error=message)
+    """Run one change of a ticket's page and answer for it.
+
+    `form` (shown on the page as `shown` says) is checked first: invalid, the page again with 400.
+    Done: `notice`, with the page again for HTMX (#ticket is swapped) or a redirect to it — or, with
+    `then` (a URL name), a redirect there. A refusal: 403 when the service says the actor may not
+    (`what`); else the page with the refusal's status and its message — put on the form given back
+    (by `on_error`; by default above its fields) or, with no form shown, above the page.
+    """
+    if form is not None and not form.is_valid():
+        return _page(request, actor, ticket, 400, **shown)
+    try:
+        change()
+    except PermissionDenied:
+        return forbidden(request, what)
+    except ApplicationError as exc:
+        if not shown:
+            return _page(
+                request, actor, ticket, exc.status, error=STALE if isinstance(exc, StaleVersion) else exc.message
+            )
+        if on_error is not None:
+            on_error(exc)
+        elif form is not None:
+            form.add_error(None, exc.message)
+        return _page(request, actor, ticket, exc.status, **shown)
+    if then or not is_htmx(request):
+        messages.success(request, notice)
+        return redirect(then or reverse("service:detail", args=[ticket.pk]))
+    fresh = _readable(request, actor, ticket.pk)
+    return fresh if isinstance(fresh, HttpResponse) else _page(request, actor, fresh, notice=notice)
 
 
-@require_safe
-@login_required
-@principal_required
-def detail_page(request: HttpRequest, ticket_id: int) -> HttpResponse:
+@_ticket_view("", methods=("GET", "HEAD"))
+def detail_page(request: HttpRequest, actor: Principal, ticket: Ticket) -> HttpResponse:
     """GET /tickets/<id>/?canned=…: the ticket; `canned` fills the composer with a canned reply."""
-    actor = actor_of(request)
-    ticket = _readable(request, actor, ticket_id)
-    if isinstance(ticket, HttpResponse):
-        return ticket
     return _page(request, actor, ticket, canned=_canned(actor, request.GET.get("canned")))
 
 
-@require_safe
-@login_required
-@principal_required
-def composer_view(request: HttpRequest, ticket_id: int) -> HttpResponse:
+@_ticket_view("answer this ticket", methods=("GET", "HEAD"))
+def composer_view(request: HttpRequest, actor: Principal, ticket: Ticket) -> HttpResponse:
     """GET /tickets/<id>/composer/?canned=…: the composer block with the canned reply's rendered
     text (HTMX swaps it in when a canned reply is picked)."""
-    actor = actor_of(request)
-    ticket = _writable(request, actor, ticket_id, "answer this ticket")
-    if isinstance(ticket, HttpResponse):
-        return ticket
     if not is_htmx(request):
         query = urlencode({"canned": request.GET.get("canned", "")})
         return redirect(f"{reverse('service:detail', args=[ticket.pk])}?{query}#composer")
@@ -297,139 +329,105 @@ def composer_view(request: HttpRequest, ticket_id: int) -> HttpResponse:
     return render(request, "service/_composer.html", context)
 
 
-@require_POST
-@login_required
-@principal_required
-def reply_view(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def _reply(actor: Principal, ticket: Ticket, data: dict[str, Any], canned: CannedReply | None) -> None:
+    """The reply as the composer sent it: with a canned reply, its status, priority and tags too
+    (then `then`, unless the canned reply sets the status itself)."""
+    body, then = data["body"], data.get("then") or None
+    if canned is None:
+        ticket_services.ticket_reply(actor=actor, ticket=ticket, body=body, status=then)
+        return
+    canned_services.canned_reply_apply(actor=actor, ticket=ticket, reply=canned, body=body)
+    if then and not canned.set_status:
+        ticket_services.ticket_set_status(actor=actor, ticket=Ticket.objects.get(pk=ticket.pk), status=then)
+
+
+@_ticket_view("answer this ticket")
+def reply_view(request: HttpRequest, actor: Principal, ticket: Ticket) -> HttpResponse:
     """POST /tickets/<id>/reply/: body, optional canned (apply its status, priority, tags) and
     then (a status to set with the reply)."""
-    actor = actor_of(request)
-    ticket = _writable(request, actor, ticket_id, "answer this ticket")
-    if isinstance(ticket, HttpResponse):
-        return ticket
     form = MessageForm(request.POST)
     canned = _canned(actor, request.POST.get("canned"))
-    if not form.is_valid():
-        return _page(request, actor, ticket, 400, message_form=form, canned=canned)
-    body, then = form.cleaned_data["body"], form.cleaned_data.get("then") or None
-    try:
-        if canned is not None:
-            canned_services.canned_reply_apply(actor=actor, ticket=ticket, reply=canned, body=body)
-            if then and not canned.set_status:
-                ticket_services.ticket_set_status(actor=actor, ticket=_fresh(ticket), status=then)
-        else:
-            ticket_services.ticket_reply(actor=actor, ticket=ticket, body=body, status=then)
-    except ApplicationError as exc:
-        form.add_error("body" if "body" in exc.fields else None, exc.fields.get("body", exc.message))
-        if isinstance(exc, PermissionDenied):
-            return forbidden(request, "answer this ticket")
-        return _page(request, actor, ticket, exc.status, message_form=form, canned=canned)
-    return _done(request, actor, ticket.pk, "Reply sent." if ticket_pages.requester_address(ticket) else "Reply added.")
+    notice = "Reply sent." if ticket_pages.requester_address(ticket) else "Reply added."
+    return _act(
+        request,
+        actor,
+        ticket,
+        notice,
+        lambda: _reply(actor, ticket, form.cleaned_data, canned),
+        form=form,
+        on_error=lambda exc: form.add_error(
+            "body" if "body" in exc.fields else None, exc.fields.get("body", exc.message)
+        ),
+        what="answer this ticket",
+        message_form=form,
+        canned=canned,
+    )
 
 
-def _fresh(ticket: Ticket) -> Ticket:
-    return Ticket.objects.get(pk=ticket.pk)
-
-
-@require_POST
-@login_required
-@principal_required
-def note_view(request: HttpRequest, ticket_id: int) -> HttpResponse:
+@_ticket_view("add notes to this ticket")
+def note_view(request: HttpRequest, actor: Principal, ticket: Ticket) -> HttpResponse:
     """POST /tickets/<id>/note/: an internal note (never sent)."""
-    actor = actor_of(request)
-    ticket = _writable(request, actor, ticket_id, "add notes to this ticket")
-    if isinstance(ticket, HttpResponse):
-        return ticket
     form = MessageForm(request.POST)
-    if not form.is_valid():
-        return _page(request, actor, ticket, 400, message_form=form, kind="note")
-    try:
-        ticket_services.ticket_note(actor=actor, ticket=ticket, body=form.cleaned_data["body"])
-    except ApplicationError as exc:
-        if isinstance(exc, PermissionDenied):
-            return forbidden(request, "add notes to this ticket")
-        form.add_error(None, exc.message)
-        return _page(request, actor, ticket, exc.status, message_form=form, kind="note")
-    return _done(request, actor, ticket.pk, "Internal note added.")
+    return _act(
+        request,
+        actor,
+        ticket,
+        "Internal note added.",
+        lambda: ticket_services.ticket_note(actor=actor, ticket=ticket, body=form.cleaned_data["body"]),
+        form=form,
+        what="add notes to this ticket",
+        message_form=form,
+        kind="note",
+    )
 
 
-@require_POST
-@login_required
-@principal_required
-def status_view(request: HttpRequest, ticket_id: int) -> HttpResponse:
+@_ticket_view("change this ticket")
+def status_view(request: HttpRequest, actor: Principal, ticket: Ticket) -> HttpResponse:
     """POST /tickets/<id>/status/: status (and the version the page showed)."""
-    actor = actor_of(request)
-    ticket = _writable(request, actor, ticket_id, "change this ticket")
-    if isinstance(ticket, HttpResponse):
-        return ticket
     form = StatusForm(request.POST)
     if not form.is_valid():
         return _page(request, actor, ticket, 400, error="Choose one of the statuses.")
-    status = form.cleaned_data["status"]
-    try:
-        ticket_services.ticket_set_status(
-            actor=actor, ticket=ticket, status=status, expected_version=form.cleaned_data.get("version")
-        )
-    except ApplicationError as exc:
-        return _refused(request, actor, ticket, exc)
-    return _done(request, actor, ticket.pk, f"Ticket #{ticket.number} is now {TicketStatus(status).label.lower()}.")
+    status, version = form.cleaned_data["status"], form.cleaned_data.get("version")
+    notice = f"Ticket #{ticket.number} is now {TicketStatus(status).label.lower()}."
+    change = partial(
+        ticket_services.ticket_set_status, actor=actor, ticket=ticket, status=status, expected_version=version
+    )
+    return _act(request, actor, ticket, notice, change)
 
 
-@require_POST
-@login_required
-@principal_required
-def assign_view(request: HttpRequest, ticket_id: int) -> HttpResponse:
+@_ticket_view("assign this ticket")
+def assign_view(request: HttpRequest, actor: Principal, ticket: Ticket) -> HttpResponse:
     """POST /tickets/<id>/assign/: assignee and queue (empty: nobody / no queue)."""
-    actor = actor_of(request)
-    ticket = _writable(request, actor, ticket_id, "assign this ticket")
-    if isinstance(ticket, HttpResponse):
-        return ticket
     form = AssignForm(request.POST, queues=ticket_pages.queue_choices(actor), members=member_choices(actor))
-    if not form.is_valid():
-        return _page(request, actor, ticket, 400, assign_form=form)
-    data = form.cleaned_data
-    try:
+
+    def assign() -> None:
+        data = form.cleaned_data
         ticket_services.ticket_assign(actor=actor, ticket=ticket, assignee_id=data["assignee"], queue_id=data["queue"])
-    except ApplicationError as exc:
-        form.add_error(None, exc.message)
-        return _refused(request, actor, ticket, exc, assign_form=form)
-    return _done(request, actor, ticket.pk, "Assignment saved.")
+
+    return _act(request, actor, ticket, "Assignment saved.", assign, form=form, assign_form=form)
 
 
-@require_POST
-@login_required
-@principal_required
-def properties_view(request: HttpRequest, ticket_id: int) -> HttpResponse:
+@_ticket_view("change this ticket")
+def properties_view(request: HttpRequest, actor: Principal, ticket: Ticket) -> HttpResponse:
     """POST /tickets/<id>/properties/: priority, type, tags (with the version the page showed)."""
-    actor = actor_of(request)
-    ticket = _writable(request, actor, ticket_id, "change this ticket")
-    if isinstance(ticket, HttpResponse):
-        return ticket
     form = PropertiesForm(request.POST)
-    if not form.is_valid():
-        return _page(request, actor, ticket, 400, properties_form=form)
-    try:
-        ticket_services.ticket_update(
-            actor=actor, ticket=ticket, data=form.to_data(), expected_version=form.cleaned_data.get("version")
-        )
-    except ApplicationError as exc:
+
+    def update() -> None:
+        version = form.cleaned_data.get("version")
+        ticket_services.ticket_update(actor=actor, ticket=ticket, data=form.to_data(), expected_version=version)
+
+    def place(exc: ApplicationError) -> None:
         if isinstance(exc, StaleVersion):
             form.add_error(None, STALE)
         else:
             form.add_service_error(exc)
-        return _refused(request, actor, ticket, exc, properties_form=form)
-    return _done(request, actor, ticket.pk, "Ticket saved.")
+
+    return _act(request, actor, ticket, "Ticket saved.", update, form=form, on_error=place, properties_form=form)
 
 
-@require_POST
-@login_required
-@principal_required
-def link_view(request: HttpRequest, ticket_id: int) -> HttpResponse:
+@_ticket_view("link this ticket")
+def link_view(request: HttpRequest, actor: Principal, ticket: Ticket) -> HttpResponse:
     """POST /tickets/<id>/links/: kind and the other ticket's number."""
-    actor = actor_of(request)
-    ticket = _writable(request, actor, ticket_id, "link this ticket")
-    if isinstance(ticket, HttpResponse):
-        return ticket
     form = LinkForm(request.POST)
     if not form.is_valid():
         return _page(request, actor, ticket, 400, link_form=form)
@@ -437,50 +435,39 @@ def link_view(request: HttpRequest, ticket_id: int) -> HttpResponse:
     if other is None:
         form.add_error("number", "No ticket has this number.")
         return _page(request, actor, ticket, 422, link_form=form)
-    try:
-        ticket_services.ticket_link(actor=actor, ticket=ticket, other=other, kind=form.cleaned_data["kind"])
-    except ApplicationError as exc:
+    link = partial(ticket_services.ticket_link, actor=actor, ticket=ticket, other=other, kind=form.cleaned_data["kind"])
+
+    def place(exc: ApplicationError) -> None:
         form.add_error("number" if exc.fields else None, exc.message)
-        return _refused(request, actor, ticket, exc, link_form=form)
-    return _done(request, actor, ticket.pk, f"Linked to #{other.number}.")
+
+    return _act(request, actor, ticket, f"Linked to #{other.number}.", link, on_error=place, link_form=form)
 
 
-@require_POST
-@login_required
-@principal_required
-def unlink_view(request: HttpRequest, ticket_id: int, other_id: int) -> HttpResponse:
+@_ticket_view("change this ticket's links")
+def unlink_view(request: HttpRequest, actor: Principal, ticket: Ticket, other_id: int) -> HttpResponse:
     """POST /tickets/<id>/links/<other id>/delete/: remove the link between the two tickets."""
-    actor = actor_of(request)
-    ticket = _writable(request, actor, ticket_id, "change this ticket's links")
-    if isinstance(ticket, HttpResponse):
-        return ticket
     other = _readable(request, actor, other_id)
     if isinstance(other, HttpResponse):
         return other
-    try:
-        ticket_services.ticket_unlink(actor=actor, ticket=ticket, other=other)
-    except ApplicationError as exc:
-        return _refused(request, actor, ticket, exc)
-    return _done(request, actor, ticket.pk, f"Link to #{other.number} removed.")
+    unlink = partial(ticket_services.ticket_unlink, actor=actor, ticket=ticket, other=other)
+    return _act(request, actor, ticket, f"Link to #{other.number} removed.", unlink)
 
 
-@require_http_methods(["GET", "HEAD", "POST"])
-@login_required
-@principal_required
-def delete_page(request: HttpRequest, ticket_id: int) -> HttpResponse:
+@_ticket_view("delete this ticket", methods=("GET", "HEAD", "POST"))
+def delete_page(request: HttpRequest, actor: Principal, ticket: Ticket) -> HttpResponse:
     """GET: "delete this ticket?"; POST: delete it and go back to the list."""
-    actor = actor_of(request)
-    ticket = _writable(request, actor, ticket_id, "delete this ticket")
-    if isinstance(ticket, HttpResponse):
-        return ticket
     if request.method != "POST":
         return render(request, "service/ticket_confirm_delete.html", {"ticket": ticket})
-    try:
-        ticket_services.ticket_delete(actor=actor, ticket=ticket)
-    except PermissionDenied:
-        return forbidden(request, "delete this ticket")
-    messages.success(request, f"Ticket #{ticket.number} deleted.")
-    return redirect("service:list")
+    delete = partial(ticket_services.ticket_delete, actor=actor, ticket=ticket)
+    return _act(
+        request,
+        actor,
+        ticket,
+        f"Ticket #{ticket.number} deleted.",
+        delete,
+        what="delete this ticket",
+        then="service:list",
+    )
 
 
 # --- a new ticket --------------------------------------------------------------------------------
