@@ -319,13 +319,14 @@ def _hand_over(
     parsed: ParsedMessage,
     raw: bytes,
 ) -> None:
-    """Give one message to the mailbox's handler and record it in the same transaction. A conflict
-    (a concurrent run took the same message) is settled by a second look: the handler recognises
-    what it already took."""
+    """Give one message to the mailbox's handler and record it in the same transaction. The batch
+    left out the UIDs already recorded and the MailboxMessage row is unique, so the first try looks
+    nothing up; a conflict (a concurrent run took the same message) rolls back and is settled by a
+    second look: the row is there, or the handler recognises what it already took."""
     for last_try in (False, True):
         try:
             with transaction.atomic():
-                if MailboxMessage.objects.filter(folder=folder, uidvalidity=uidvalidity, uid=uid).exists():
+                if last_try and MailboxMessage.objects.filter(folder=folder, uidvalidity=uidvalidity, uid=uid).exists():
                     return
                 reason = handler(context.mailbox, parsed, raw)[:100]
                 MailboxMessage.objects.create(folder=folder, uidvalidity=uidvalidity, uid=uid, skipped=reason)

@@ -20,9 +20,12 @@ Contract:
   ticket is added as a customer message (which reopens it); a reply to a closed ticket opens a new
   ticket linked to the old one as a follow-up. Anything else, an unknown number included, is a new
   ticket: a message is never lost.
-- Who acts: the workspace's system principal (`rapport.service.system`). New tickets land in the
-  support mailbox's queue (assigned there); a support mailbox without a queue leaves them to the
-  routing rules.
+- Who acts: the workspace's system principal (`rapport.service.system`). New tickets go to the
+  queue of the first matching active routing rule, else to the support mailbox's queue, else to
+  the workspace's default queue (`routing.route_ticket`), and are assigned there.
+- Cost: the support mailbox and the system principal are read once per sync run (`SupportRun`);
+  the duplicate check and the In-Reply-To / References threading are one query; the unique
+  (workspace, Message-ID) of ticket messages is what finally guarantees one message, one row.
 """
 
 from __future__ import annotations
@@ -34,7 +37,6 @@ from email.message import Message
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 from email.utils import parseaddr
-from typing import Any
 
 from django.utils import timezone
 
@@ -115,20 +117,6 @@ def loop_reason(headers: Message, sender: str, own: Iterable[str] = ()) -> str:
 # --- threading --------------------------------------------------------------------------------
 
 
-def _thread_ticket(org_id: int, parsed: ParsedMessage) -> Ticket | None:
-    """The ticket whose stored message the mail answers (In-Reply-To, then References, newest)."""
-    ids = message_ids(f"{parsed.in_reply_to} {parsed.references}")[-100:]
-    if not ids:
-        return None
-    found = (
-        TicketMessage.objects.filter(org_id=org_id, message_id__in=ids, ticket__deleted_at__isnull=True)
-        .select_related("ticket")
-        .order_by("-created_at", "-pk")
-        .first()
-    )
-    return found.ticket if found is not None else None
-
-
 def _is_requester(ticket: Ticket, sender: str) -> bool:
     if ticket.requester_email.lower() == sender:
         return True
@@ -146,9 +134,28 @@ def _tagged_ticket(org_id: int, parsed: ParsedMessage) -> Ticket | None:
     return None
 
 
+def stored_and_thread(org_id: int, parsed: ParsedMessage) -> tuple[bool, Ticket | None]:
+    """(whether the message's own Message-ID is already stored in the workspace, the living ticket
+    whose stored message it answers by In-Reply-To / References, newest first): one query."""
+    ids = message_ids(f"{parsed.in_reply_to} {parsed.references}")[-100:]
+    rows = (
+        TicketMessage.objects.filter(org_id=org_id, message_id__in=[parsed.message_id, *ids])
+        .exclude(message_id="")  # states the unique index's condition, so SQLite can use that index
+        .select_related("ticket")
+        .order_by("-created_at", "-pk")
+    )
+    stored, thread = False, None
+    for row in rows:
+        if row.message_id == parsed.message_id:
+            stored = True
+        elif thread is None and row.ticket.deleted_at is None:
+            thread = row.ticket
+    return stored, thread
+
+
 def find_ticket(org_id: int, parsed: ParsedMessage) -> Ticket | None:
     """The ticket a received message belongs to, or None for a new one (see the module)."""
-    return _thread_ticket(org_id, parsed) or _tagged_ticket(org_id, parsed)
+    return stored_and_thread(org_id, parsed)[1] or _tagged_ticket(org_id, parsed)
 
 
 # --- handling ---------------------------------------------------------------------------------
@@ -176,17 +183,14 @@ def _recipients(parsed: ParsedMessage) -> list[str]:
 def _new_ticket(support: SupportMailbox, parsed: ParsedMessage, *, actor: Principal) -> Ticket:
     from rapport.service.ticket_services import ticket_create
 
-    data: dict[str, Any] = {
-        "subject": _subject(parsed),
-        "description": _body(parsed),
-        "requester_email": parsed.from_address,
-        "requester_name": parsed.from_name,
-    }
-    if support.queue is not None and support.queue.deleted_at is None:
-        data["queue"] = support.queue_id
     return ticket_create(
         actor=actor,
-        data=data,
+        data={
+            "subject": _subject(parsed),
+            "description": _body(parsed),
+            "requester_email": parsed.from_address,
+            "requester_name": parsed.from_name,
+        },
         channel=Channel.EMAIL,
         message={
             "message_id": parsed.message_id,
@@ -195,6 +199,8 @@ def _new_ticket(support: SupportMailbox, parsed: ParsedMessage, *, actor: Princi
             "email_to": _recipients(parsed),
             "created_at": plausible_date(parsed.date),
         },
+        # A matching routing rule wins; the support mailbox's queue comes before the default queue.
+        fallback_queue=support.queue,
     )
 
 
@@ -205,26 +211,54 @@ def _recent_new_tickets(org_id: int, sender: str) -> int:
     ).count()
 
 
-def handle_support_message(mailbox: Mailbox, parsed: ParsedMessage, raw: bytes) -> str:
+class SupportRun:
+    """The handler of one sync run of a support mailbox (what `support_handler_for` hands the mail
+    sync): the support mailbox (its address and queue) and the system principal are read once per
+    run, not once per message. A support mailbox unlinked or changed during a run takes effect
+    from the next run."""
+
+    def __init__(self, support: SupportMailbox) -> None:
+        self.support = support
+        self._actor: Principal | None = None
+
+    def actor(self) -> Principal:
+        """The workspace's system principal, read on first use (NoActiveAdmin is raised again for
+        every message, so each is recorded as refused and none is lost)."""
+        if self._actor is None:
+            self._actor = system_principal(self.support.org_id)
+        return self._actor
+
+    def __call__(self, mailbox: Mailbox, parsed: ParsedMessage, raw: bytes) -> str:
+        return handle_support_message(mailbox, parsed, raw, run=self)
+
+
+def handle_support_message(
+    mailbox: Mailbox, parsed: ParsedMessage, raw: bytes, *, run: SupportRun | None = None
+) -> str:
     """Turn one received message into a ticket or a customer message (see the module); the skip
-    reason when it is ignored, "" when it was taken. Runs inside the sync's transaction."""
+    reason when it is ignored, "" when it was taken. Runs inside the sync's transaction. `run`
+    carries what one sync run reads once (without it, it is read for this message)."""
     # Loaded when used: the ticket services load routing and the SLA clock.
     from rapport.service.ticket_services import ticket_customer_message, ticket_link
 
-    support = SupportMailbox.objects.select_related("queue").filter(mailbox=mailbox).first()
-    if support is None:  # unlinked between the claim and this message: log nothing, lose nothing
-        return "not_a_support_mailbox"
+    if run is None:
+        support = SupportMailbox.objects.select_related("queue").filter(mailbox=mailbox).first()
+        if support is None:  # unlinked between the claim and this message: log nothing, lose nothing
+            return "not_a_support_mailbox"
+        run = SupportRun(support)
+    support = run.support
     org_id = mailbox.org_id
     own = [support.address, mailbox.username] if "@" in mailbox.username else [support.address]
     reason = loop_reason(headers_of(raw), parsed.from_address, own)
     if reason:
         return reason
-    if TicketMessage.objects.filter(org_id=org_id, message_id=parsed.message_id).exists():
+    stored, ticket = stored_and_thread(org_id, parsed)
+    if stored:
         return "duplicate: the Message-ID is already on a ticket"
-    actor = system_principal(org_id)
-    ticket = find_ticket(org_id, parsed)
+    actor = run.actor()
+    ticket = ticket or _tagged_ticket(org_id, parsed)
     if ticket is not None and ticket.status != TicketStatus.CLOSED:
-        message = ticket_customer_message(
+        ticket_customer_message(
             actor=actor,
             ticket=ticket,
             body=_body(parsed),
@@ -233,10 +267,8 @@ def handle_support_message(mailbox: Mailbox, parsed: ParsedMessage, raw: bytes) 
             in_reply_to=parsed.in_reply_to,
             email_from=parsed.from_address,
             created_at=plausible_date(parsed.date),
+            email_to=_recipients(parsed),
         )
-        recipients = _recipients(parsed)
-        if recipients and not message.email_to:
-            TicketMessage.objects.filter(pk=message.pk).update(email_to=recipients)
         return ""
     if ticket is None and _recent_new_tickets(org_id, parsed.from_address) >= MAX_NEW_PER_SENDER:
         return f"flood: more than {MAX_NEW_PER_SENDER} new tickets in an hour from this sender"
@@ -246,8 +278,8 @@ def handle_support_message(mailbox: Mailbox, parsed: ParsedMessage, raw: bytes) 
     return ""
 
 
-def support_handler_for(mailbox: Mailbox) -> Any:
-    """The resolver registered with the mail sync: support mailboxes' mail becomes tickets."""
-    if SupportMailbox.objects.filter(mailbox_id=mailbox.pk).exists():
-        return handle_support_message
-    return None
+def support_handler_for(mailbox: Mailbox) -> SupportRun | None:
+    """The resolver registered with the mail sync (called once per sync run): a support mailbox's
+    mail becomes tickets, through a handler that reads the support mailbox once for the run."""
+    support = SupportMailbox.objects.select_related("queue").filter(mailbox_id=mailbox.pk).first()
+    return SupportRun(support) if support is not None else None

@@ -1,8 +1,9 @@
 """Routing and assignment of tickets (issue 6).
 
 `route_ticket` sends a new ticket to a queue: the first active `RoutingRule` by position whose
-conditions all match (channel, type, priority, customer tags; an empty condition list matches
-anything), else the workspace's default queue. The ticket takes the queue's team, so the role
+conditions all match (`rule_queue`: channel, type, priority, customer tags; an empty condition
+list matches anything), else the caller's fallback queue (a support mailbox's queue for mail),
+else the workspace's default queue. The ticket takes the queue's team, so the role
 table's TEAM level means "in my team's queues". Then `assign_in_queue` picks an agent.
 
 `assign_in_queue` follows the queue's `assignment`:
@@ -32,7 +33,7 @@ from django.utils import timezone
 from rapport.accounts.models import Membership
 from rapport.service.models import UNSOLVED, AgentStatus, Assignment, Queue, QueueMember, RoutingRule, Ticket
 
-__all__ = ["assign_in_queue", "available_agents", "customer_tags", "matches", "route_ticket"]
+__all__ = ["assign_in_queue", "available_agents", "customer_tags", "matches", "route_ticket", "rule_queue"]
 
 
 def customer_tags(ticket: Ticket) -> set[str]:
@@ -67,22 +68,30 @@ def _rule_matches(rule: RoutingRule, ticket: Ticket, tags: set[str]) -> bool:
     )
 
 
-def route_ticket(ticket: Ticket) -> None:
-    """Put a new ticket in the queue its first matching routing rule names (else the default
-    queue, else no queue), give it the queue's team and assign an agent in that queue."""
+def rule_queue(ticket: Ticket) -> Queue | None:
+    """The queue of the first active routing rule (by position, then id) whose conditions all hold
+    for the ticket; None when no rule matches. Rules pointing at a deleted queue are skipped."""
     rules = (
         RoutingRule.objects.filter(org_id=ticket.org_id, active=True, queue__deleted_at__isnull=True)
         .select_related("queue")
         .order_by("position", "id")
     )
     tags: set[str] | None = None
-    queue: Queue | None = None
     for rule in rules:
         if rule.tags and tags is None:
             tags = customer_tags(ticket)
         if _rule_matches(rule, ticket, tags or set()):
-            queue = rule.queue
-            break
+            return rule.queue
+    return None
+
+
+def route_ticket(ticket: Ticket, *, fallback: Queue | None = None) -> None:
+    """Put a new ticket in the queue its first matching routing rule names (`rule_queue`), else in
+    `fallback` (e.g. the support mailbox's queue) unless that queue is deleted, else in the default
+    queue, else in no queue; give it the queue's team and assign an agent in that queue."""
+    queue = rule_queue(ticket)
+    if queue is None and fallback is not None and fallback.deleted_at is None:
+        queue = fallback
     if queue is None:
         queue = Queue.objects.filter(org_id=ticket.org_id, is_default=True, deleted_at__isnull=True).first()
     if queue is None:

@@ -4,7 +4,7 @@ Tickets live in the shared full-text index (rapport.core.fulltext) as kind "tick
 "#<number> <subject>", so a ticket is found by its number ("1042", "#1042") and by words of its
 subject; the requester's address and the external id are keywords. Entries carry the assignee
 (`owner`) and the queue's team, so results are filtered by the ticket read level in the index
-query. The ticket write services keep the entry current (`reindex`, in their transaction); a
+query. The ticket write services keep the entry current (`index_new` / `reindex`, in their transaction); a
 trashed ticket leaves the index. Imported from ServiceConfig.ready (registers the provider).
 """
 
@@ -53,6 +53,11 @@ def reindex(ticket: Ticket) -> None:
         fulltext.remove_entry(org_id=ticket.org_id, kind=KIND, object_id=ticket.pk)
     else:
         fulltext.index_entry(**_fields(ticket, _requester(ticket)))
+
+
+def index_new(ticket: Ticket) -> None:
+    """Index a ticket created in this transaction: one INSERT, since a new id has no entry yet."""
+    fulltext.prepare_entry(**_fields(ticket, _requester(ticket))).save()
 
 
 def index_in_bulk(tickets: Iterable[Ticket], requesters: dict[int, str] | None = None) -> int:

@@ -23,7 +23,8 @@ on a follow-up ticket (`ticket_link(kind="follow_up")`); notes and links are sti
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -168,6 +169,15 @@ def _external_id_taken() -> Conflict:
     return Conflict("external_id_taken", "Another ticket already has this external id.", field="external_id")
 
 
+def _stored_message(org_id: int, message_id: str) -> TicketMessage | None:
+    """The workspace's message with this Message-ID ("" has none)."""
+    if not message_id:
+        return None
+    # The exclude states the unique index's condition (message_id <> ''): SQLite uses a partial index
+    # only when the query repeats it.
+    return TicketMessage.objects.filter(org_id=org_id, message_id=message_id).exclude(message_id="").first()
+
+
 def _place(ticket: Ticket, queue: Queue | None) -> None:
     ticket.queue = queue
     ticket.team_id = queue.team_id if queue is not None else None
@@ -176,17 +186,43 @@ def _place(ticket: Ticket, queue: Queue | None) -> None:
 # --- writes ------------------------------------------------------------------------------------
 
 
-@transaction.atomic
 def ticket_create(
-    *, actor: Principal, data: Mapping[str, Any], channel: str = "web", message: dict[str, Any] | None = None
+    *,
+    actor: Principal,
+    data: Mapping[str, Any],
+    channel: str = "web",
+    message: dict[str, Any] | None = None,
+    fallback_queue: Queue | None = None,
 ) -> Ticket:
     """Create a ticket, numbered next in the workspace, with its description as the first customer
     message. The requester is `contact_id`, or found (or created) by `requester_email`; the company
-    defaults to the contact's. Without a queue the routing rules place it; with a queue but no
+    defaults to the contact's. Without a queue the routing rules place it (no rule matching:
+    `fallback_queue` when given and not deleted, else the default queue); with a queue but no
     assignee the queue assigns it; then the SLA policy sets its due times. `message` gives the
     first message's message_id / in_reply_to / email_from / email_to / created_at (email-to-ticket):
     a message_id already stored in the workspace returns that message's ticket (no duplicate).
-    Records `ticket.created`."""
+    Records `ticket.created`. One transaction (a savepoint inside the caller's)."""
+    try:
+        return _ticket_create(actor=actor, data=data, channel=channel, message=message, fallback_queue=fallback_queue)
+    except IntegrityError:
+        # The unique (workspace, Message-ID) of the first message refused a message stored before
+        # (or meanwhile, by a concurrent delivery): everything of this attempt is rolled back and
+        # the stored message's ticket is the answer. No look-up up front, so a new ticket costs none.
+        known = _stored_message(actor.org_id, str((message or {}).get("message_id") or "")[:255])
+        if known is None:
+            raise
+        return ticket_reload(known.ticket_id)
+
+
+@transaction.atomic
+def _ticket_create(
+    *,
+    actor: Principal,
+    data: Mapping[str, Any],
+    channel: str,
+    message: dict[str, Any] | None,
+    fallback_queue: Queue | None,
+) -> Ticket:
     require_entity(actor, Entity.TICKET, Mode.WRITE)
     data = normalised(data)
     if channel not in Channel.values:
@@ -194,10 +230,6 @@ def ticket_create(
     extra = dict(message or {})
     if set(extra) - MESSAGE_KEYS:
         raise ValidationFailed("invalid", f"Unknown message keys: {', '.join(sorted(set(extra) - MESSAGE_KEYS))}.")
-    if extra.get("message_id"):
-        known = TicketMessage.objects.filter(org_id=actor.org_id, message_id=str(extra["message_id"])[:255]).first()
-        if known is not None:
-            return ticket_reload(known.ticket_id)
     values = clean_ticket(actor, data, None)
     status = values.pop("status", None) or TicketStatus.NEW
     name = values.pop("requester_name", "")
@@ -220,12 +252,14 @@ def ticket_create(
     )
     _place(ticket, queue)
     try:
-        with transaction.atomic():
+        # Only the external id can collide here (the number is reserved under a lock): the savepoint
+        # that turns its collision into a Conflict is taken only when there is one.
+        with transaction.atomic() if ticket.external_id else nullcontext():
             ticket.save()
     except IntegrityError:  # a concurrent write took the external id
         raise _external_id_taken() from None
     if queue is None:
-        routing.route_ticket(ticket)
+        routing.route_ticket(ticket, fallback=fallback_queue)
     elif ticket.owner_id is None:
         routing.assign_in_queue(ticket)
     sla.sla_apply(ticket, now=now)
@@ -252,7 +286,7 @@ def ticket_create(
     changes.update({k: [None, v] for k, v in (("number", ticket.number), ("channel", channel)) if v})
     changes.update({k: [None, getattr(ticket, k)] for k in (*ASSIGNMENT, "status") if getattr(ticket, k)})
     record_event(actor, "ticket.created", ticket, changes)
-    ticket_search.reindex(ticket)
+    ticket_search.index_new(ticket)
     return ticket
 
 
@@ -418,23 +452,29 @@ def ticket_customer_message(
     in_reply_to: str = "",
     email_from: str = "",
     created_at: datetime | None = None,
+    email_to: Sequence[str] = (),
 ) -> TicketMessage:
     """Add a message from the customer (received mail, chat, web, API): reopens a solved, pending
     or on-hold ticket and starts the next-response timer. A `message_id` already stored in the
     workspace returns the stored message (a message is kept once). A closed ticket refuses it
     (Conflict "ticket_closed": the caller opens a follow-up ticket). `created_at` (a mail's Date
     header) never places the message before the ticket's latest message: a sender's clock or the
-    header's whole seconds must not put a reply above what it answers. Records
-    `ticket.customer_message`."""
+    header's whole seconds must not put a reply above what it answers. `email_to` keeps a received
+    mail's To and Cc. Records `ticket.customer_message`."""
     if channel not in Channel.values:
         raise ValidationFailed("invalid", f"Choose one of: {', '.join(Channel.values)}.", field="channel")
     if not isinstance(body, str):
         raise ValidationFailed("invalid", "Enter text.", field="body")
-    if message_id:
-        known = TicketMessage.objects.filter(org_id=actor.org_id, message_id=message_id[:255]).first()
+    message_id = message_id[:255]
+    try:
+        current = _locked(actor, ticket)
+    except (Conflict, NotFound):
+        # A message stored before is returned even though its ticket is closed or trashed now. On an
+        # open ticket the unique (workspace, Message-ID) settles it below, with no look-up up front.
+        known = _stored_message(actor.org_id, message_id)
         if known is not None:
             return known
-    current = _locked(actor, ticket)
+        raise
     now = timezone.now()
     latest = TicketMessage.objects.filter(ticket=current).order_by("-created_at").values_list("created_at", flat=True)
     floor = latest.first()
@@ -451,12 +491,16 @@ def ticket_customer_message(
                 body=body.replace("\x00", ""),
                 channel=channel,
                 created_at=when,
-                message_id=message_id[:255],
+                message_id=message_id,
                 in_reply_to=in_reply_to[:255],
                 email_from=(email_from or current.requester_email)[:320],
+                email_to=list(email_to)[:50],
             )
-    except IntegrityError:  # stored meanwhile by a concurrent delivery of the same mail
-        return TicketMessage.objects.get(org_id=actor.org_id, message_id=message_id[:255])
+    except IntegrityError:  # stored before, or meanwhile by a concurrent delivery of the same mail
+        known = _stored_message(actor.org_id, message_id)
+        if known is None:
+            raise
+        return known
     current.last_customer_message_at = message.created_at
     reopen = current.status in (TicketStatus.SOLVED, TicketStatus.PENDING, TicketStatus.ON_HOLD)
     old = _set_status(current, TicketStatus.OPEN, now) if reopen else current.status
@@ -464,7 +508,8 @@ def ticket_customer_message(
     _save(current, now)
     record_event(actor, "ticket.customer_message", current, {"message_id": [None, message.pk]})
     _status_event(actor, current, old)
-    ticket_search.reindex(current)
+    if old != current.status:  # the search entry shows the status; nothing else of it changed
+        ticket_search.reindex(current)
     return message
 
 

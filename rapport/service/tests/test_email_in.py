@@ -237,3 +237,96 @@ def test_mail_of_another_workspace_never_lands_on_this_workspaces_ticket(
     assert acme_ticket.messages.count() == 1
     (globex_ticket,) = tickets(other_org)
     assert globex_ticket.subject == "Re: Help" and globex_ticket.messages.count() == 1
+
+
+# --- routing of mail -----------------------------------------------------------------------------
+
+
+def _queues(org):
+    from rapport.service.models import Queue
+
+    default = Queue.objects.create(org=org, name="Default", is_default=True, assignment="manual")
+    mailbox_queue = Queue.objects.create(org=org, name="Mailbox queue", assignment="manual")
+    billing = Queue.objects.create(org=org, name="Billing", assignment="manual")
+    return default, mailbox_queue, billing
+
+
+def test_a_matching_routing_rule_wins_over_the_support_mailboxs_queue(org, support, imap_account):
+    from rapport.service.models import RoutingRule
+
+    _default, mailbox_queue, billing = _queues(org)
+    support.queue = mailbox_queue
+    support.save()
+    RoutingRule.objects.create(org=org, name="phone", position=1, queue=_default, channels=["phone"])
+    RoutingRule.objects.create(org=org, name="off", position=2, queue=_default, active=False)
+    RoutingRule.objects.create(org=org, name="mail", position=3, queue=billing, channels=["email"])
+
+    deliver_and_sync(imap_account, support, customer_mail(subject="Invoice"))
+
+    (ticket,) = tickets(org)
+    assert ticket.queue_id == billing.pk
+
+
+def test_without_a_matching_rule_mail_lands_in_the_mailbox_queue_else_the_default(org, support, imap_account):
+    from rapport.service.models import RoutingRule
+
+    default, mailbox_queue, billing = _queues(org)
+    RoutingRule.objects.create(org=org, name="phone", position=1, queue=billing, channels=["phone"])
+    support.queue = mailbox_queue
+    support.save()
+    deliver_and_sync(imap_account, support, customer_mail(subject="One", message_id="<q1@client.example>"))
+
+    support.queue = None  # a support mailbox without a queue: the workspace's default queue
+    support.save()
+    deliver_and_sync(imap_account, support, customer_mail(subject="Two", message_id="<q2@client.example>"))
+
+    mailbox_queue.deleted_at = mailbox_queue.created_at  # a deleted mailbox queue: the default too
+    mailbox_queue.save()
+    support.queue = mailbox_queue
+    support.save()
+    deliver_and_sync(imap_account, support, customer_mail(subject="Three", message_id="<q3@client.example>"))
+
+    assert [(t.subject, t.queue_id) for t in tickets(org)] == [
+        ("One", mailbox_queue.pk), ("Two", default.pk), ("Three", default.pk)
+    ]  # fmt: skip
+
+
+# --- cost per message ----------------------------------------------------------------------------
+
+
+def test_one_message_costs_a_bounded_number_of_queries(
+    org, admin, member_of, support, imap_account, django_assert_max_num_queries
+):
+    """What one sync run spends per message of a support mailbox (the run's own reads excluded):
+    a new ticket from a known requester, assigned round robin in the mailbox's queue; a reply
+    threading onto it; a new ticket from a stranger (who becomes a contact: about 20 of its
+    statements are the contact service's). The bounds are today's counts, savepoints included
+    (the first ticket also starts the workspace's number sequence): more means a look-up crept
+    back in per message."""
+    from django.db import transaction
+
+    from rapport.integrations.mail_parse import parse_message
+    from rapport.integrations.tests.mailbox_support import make_contact
+    from rapport.service.models import Queue, QueueMember
+
+    queue = Queue.objects.create(org=org, name="Support", is_default=True)
+    for _ in range(3):
+        QueueMember.objects.create(org=org, queue=queue, user=member_of("support").user)
+    support.queue = queue
+    support.save()
+    make_contact(admin, "jane@client.example")
+    handler = email_in.support_handler_for(support.mailbox)
+    assert handler is not None
+    handler.actor()  # read once per run, before the first message
+
+    def handle(raw: bytes, budget: int) -> str:
+        parsed = parse_message(raw)
+        with django_assert_max_num_queries(budget), transaction.atomic():
+            return handler(support.mailbox, parsed, raw)
+
+    assert handle(customer_mail(subject="Help", message_id="<b1@client.example>"), 26) == ""
+    reply = customer_mail(subject="Re: Help", message_id="<b2@client.example>", in_reply_to="<b1@client.example>")
+    assert handle(reply, 13) == ""
+    assert handle(customer_mail(sender="Bob Other <bob@other.example>", subject="Hi"), 45) == ""
+    (first, second) = tickets(org)
+    assert first.messages.count() == 2 and first.owner_id is not None and second.contact is not None
