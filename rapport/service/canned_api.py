@@ -37,7 +37,7 @@ class CannedReplyPatch(StrictIn):
     body: str | None = Field(None, max_length=services.BODY_MAX, description="Markdown with merge fields")
     set_status: str | None = Field(None, max_length=10, description="Status to set when applied; empty: leave it")
     set_priority: str | None = Field(None, max_length=10, description="Priority to set when applied; empty: leave it")
-    add_tags: list[str] | None = Field(None, max_length=services.TAGS_MAX, description="Tags added when applied")
+    add_tags: list[str] | None = Field(None, max_length=services.MAX_TAGS, description="Tags added when applied")
     shared: bool | None = Field(None, description="Shared with the workspace (needs manage settings) or personal")
 
 

@@ -32,13 +32,13 @@ from rapport.core import merge
 from rapport.core.errors import NotFound, PermissionDenied, StaleVersion, ValidationFailed
 from rapport.core.events import diff, record_event
 from rapport.core.principal import Principal
+from rapport.service.config_cleaning import clean_tags
 from rapport.service.models import CannedReply, Ticket, TicketMessage, TicketPriority, TicketStatus
 from rapport.service.ticket_services import MAX_TAGS, TAG_MAX, ticket_reply, ticket_update
 
 FIELDS = {"name", "body", "set_status", "set_priority", "add_tags", "shared"}
 NAME_MAX = 100
 BODY_MAX = 50_000
-TAGS_MAX = MAX_TAGS
 SNAPSHOT = ("name", "body", "set_status", "set_priority", "add_tags", "owner_id")
 
 # The fields of a canned reply beyond the email-template ones (rapport.core.merge.FIELDS): the
@@ -74,29 +74,13 @@ def validate_body(body: str) -> None:
 
 
 def _clean_tags(value: Any, errors: FieldErrors) -> list[str]:
-    if value is None:
-        return []
+    """The tags a reply adds: they land on tickets, so a ticket's limits apply; a form sends them
+    comma-separated."""
     if isinstance(value, str):
         value = value.split(",")
-    if not isinstance(value, list | tuple):
-        errors.add("add_tags", "Enter a list of tags.")
-        return []
-    tags: list[str] = []
-    seen: set[str] = set()
-    for item in value:
-        if not isinstance(item, str) or "\x00" in item:
-            errors.add("add_tags", "Each tag is text.")
-            return []
-        tag = " ".join(item.split())
-        if len(tag) > TAG_MAX:
-            errors.add("add_tags", f"A tag has at most {TAG_MAX} characters.")
-            return []
-        if tag and tag.lower() not in seen:
-            seen.add(tag.lower())
-            tags.append(tag)
-    if len(tags) > TAGS_MAX:
-        errors.add("add_tags", f"At most {TAGS_MAX} tags.")
-    return tags
+    if isinstance(value, tuple):
+        value = list(value)
+    return clean_tags(value, "add_tags", errors, max_length=TAG_MAX, max_count=MAX_TAGS)
 
 
 def _choice(value: Any, name: str, choices: Any, errors: FieldErrors) -> str:

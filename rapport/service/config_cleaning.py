@@ -75,16 +75,18 @@ def clean_choices(value: Any, field: str, options: Sequence[str], errors: FieldE
     return list(dict.fromkeys(value))
 
 
-def clean_tags(value: Any, field: str, errors: FieldErrors) -> list[str]:
+def clean_tags(
+    value: Any, field: str, errors: FieldErrors, *, max_length: int = TAG_MAX, max_count: int = MAX_TAGS
+) -> list[str]:
     """Tag names as a list of strings (trimmed, each once whatever its case); [] for null."""
     if value is None:
         return []
-    if not isinstance(value, list) or len(value) > MAX_TAGS or not all(isinstance(v, str) for v in value):
-        errors.add(field, f"Give at most {MAX_TAGS} tag names as a list of text.")
+    if not isinstance(value, list) or len(value) > max_count or not all(isinstance(v, str) for v in value):
+        errors.add(field, f"Give at most {max_count} tag names as a list of text.")
         return []
     unique: dict[str, str] = {}
     for raw in value:
-        name = clean_name(raw, field, errors, max_length=TAG_MAX, required=False)
+        name = clean_name(raw, field, errors, max_length=max_length, required=False)
         if name:
             unique.setdefault(name.casefold(), name)
     return list(unique.values())
