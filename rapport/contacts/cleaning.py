@@ -16,9 +16,11 @@ from django.db.models import Q
 from django.utils.dateparse import parse_date
 
 from rapport.accounts.models import Membership, Team
+from rapport.accounts.roles import Entity
 from rapport.contacts import choices
 from rapport.contacts.models import Tag
 from rapport.core import normalize
+from rapport.core.access import scope
 from rapport.core.errors import ApplicationError, ValidationFailed
 from rapport.core.principal import Principal
 
@@ -322,3 +324,15 @@ def _one_primary(items: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
         item["is_primary"] = item["is_primary"] and not seen
         seen = seen or item["is_primary"]
     return result
+
+
+def readable_record(actor: Principal, model: Any, entity: Entity, value: Any, name: str, errors: FieldErrors) -> Any:
+    """The living `model` record with the id `value` that the actor may read (None for null); an
+    error on `name` when there is none, so another workspace's id reads as unknown."""
+    if value is None:
+        return None
+    pk = value if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63 else None
+    record = scope(actor, model.objects.alive(), entity).filter(pk=pk).first() if pk else None
+    if record is None:
+        errors.add(name, f"No {model._meta.verbose_name} with the id {value}.")
+    return record

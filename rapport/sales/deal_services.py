@@ -27,7 +27,7 @@ from django.utils.dateparse import parse_date
 
 from rapport.accounts.models import Membership, Team
 from rapport.accounts.roles import Entity, Level, Mode
-from rapport.contacts.cleaning import FieldErrors, clean_text
+from rapport.contacts.cleaning import FieldErrors, clean_text, readable_record
 from rapport.contacts.models import Company, Contact
 from rapport.core import normalize
 from rapport.core.access import can_write, require_entity, scope
@@ -132,16 +132,6 @@ def _owner(actor: Principal, value: Any, errors: FieldErrors) -> int | None:
         errors.add("owner_id", "Your role lets you own deals only yourself.")
         return None
     return pk
-
-
-def _ref(actor: Principal, model: Any, entity: Entity, value: Any, name: str, errors: FieldErrors) -> Any:
-    if value is None:
-        return None
-    pk = _id(value)
-    record = scope(actor, model.objects.alive(), entity).filter(pk=pk).first() if pk else None
-    if record is None:
-        errors.add(name, f"No {model._meta.verbose_name} with the id {value}.")
-    return record
 
 
 def _contacts(actor: Principal, value: Any, errors: FieldErrors) -> list[tuple[int, str]] | None:
@@ -265,9 +255,9 @@ def _clean(actor: Principal, data: Mapping[str, Any], instance: Deal | None) -> 
             errors.add("team_id", f"No team with the id {data['team_id']}.")
         values["team_id"] = team_pk
     if "contact_id" in data:
-        values["contact"] = _ref(actor, Contact, Entity.CONTACT, data["contact_id"], "contact_id", errors)
+        values["contact"] = readable_record(actor, Contact, Entity.CONTACT, data["contact_id"], "contact_id", errors)
     if "company_id" in data:
-        values["company"] = _ref(actor, Company, Entity.COMPANY, data["company_id"], "company_id", errors)
+        values["company"] = readable_record(actor, Company, Entity.COMPANY, data["company_id"], "company_id", errors)
     if instance is None:
         values["pipeline"], values["stage"] = _placement(actor, data, errors)
     if "custom" in data or instance is None:

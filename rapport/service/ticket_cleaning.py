@@ -17,14 +17,13 @@ from django.db import transaction
 from rapport.accounts.models import Membership
 from rapport.accounts.roles import ROLES, Entity, Level, Mode, Role
 from rapport.contacts import services as contact_services
-from rapport.contacts.cleaning import FieldErrors, clean_text
+from rapport.contacts.cleaning import FieldErrors, clean_text, readable_record
 from rapport.contacts.models import Company, Contact, ContactEmail
 from rapport.core import normalize
 from rapport.core.access import scope
 from rapport.core.customfields.values import clean_custom
 from rapport.core.errors import ApplicationError, ValidationFailed
 from rapport.core.principal import Principal
-from rapport.sales.deal_services import _ref  # a readable contact or company by id, as deals take them
 from rapport.service.models import Queue, Ticket, TicketPriority, TicketStatus, TicketType
 
 FIELDS = {"subject", "description", "contact_id", "requester_email", "requester_name", "company_id", "priority"}
@@ -132,9 +131,9 @@ def clean_ticket(actor: Principal, data: Mapping[str, Any], instance: Ticket | N
     if "requester_name" in data:
         values["requester_name"] = clean_text(data["requester_name"], "requester_name", NAME_MAX, errors)
     if "contact_id" in data:
-        values["contact"] = _ref(actor, Contact, Entity.CONTACT, data["contact_id"], "contact_id", errors)
+        values["contact"] = readable_record(actor, Contact, Entity.CONTACT, data["contact_id"], "contact_id", errors)
     if "company_id" in data:
-        values["company"] = _ref(actor, Company, Entity.COMPANY, data["company_id"], "company_id", errors)
+        values["company"] = readable_record(actor, Company, Entity.COMPANY, data["company_id"], "company_id", errors)
     if "queue_id" in data:
         values["queue"] = clean_queue(actor, data["queue_id"], errors)
     if "assignee_id" in data:
